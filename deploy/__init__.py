@@ -1,0 +1,1 @@
+"""Deployment tooling: per-function source archives, the API Gateway document, migrations."""

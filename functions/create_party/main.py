@@ -1,0 +1,28 @@
+"""create-party: the caller hosts a new party."""
+
+from realm import db, parties
+from realm.auth import Caller
+from realm.http import Reply, endpoint
+from realm.schemas import CreatePartyRequest, PartyOut
+
+
+@endpoint(
+    "POST",
+    summary="Host a new party",
+    body=CreatePartyRequest,
+    response=PartyOut,
+    status=201,
+    errors=(400, 401, 403, 405, 413, 415, 422),
+)
+def create_party(caller: Caller, body: CreatePartyRequest) -> Reply:
+    with db.transaction() as tx:
+        party = parties.create(
+            tx,
+            caller.uid,
+            flat=body.flat,
+            first_entry=body.first_entry,
+            title=body.title,
+            description=body.description,
+            capacity=body.capacity,
+        )
+    return Reply(201, PartyOut.model_validate(party))

@@ -1,0 +1,19 @@
+"""list-parties: the caller's upcoming parties on one screen of the app, soonest first."""
+
+from realm import db, parties
+from realm.auth import Caller
+from realm.http import Reply, endpoint
+from realm.schemas import ListPartiesQuery, PartyPageOut
+
+
+@endpoint(
+    "GET",
+    summary="List the caller's upcoming parties",
+    query=ListPartiesQuery,
+    response=PartyPageOut,
+    errors=(400, 401, 403, 405, 422),
+)
+def list_parties(caller: Caller, query: ListPartiesQuery) -> Reply:
+    with db.transaction() as tx:
+        page = parties.list_for(tx, caller.uid, query.view, limit=query.limit, cursor=query.cursor)
+    return Reply(200, PartyPageOut.model_validate(page))

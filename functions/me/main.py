@@ -1,0 +1,13 @@
+"""me: the caller's own profile."""
+
+from realm import db, users
+from realm.auth import Caller
+from realm.http import Reply, endpoint
+from realm.schemas import UserOut
+
+
+@endpoint("GET", summary="The caller's profile", response=UserOut, errors=(401, 403, 405))
+def me(caller: Caller) -> Reply:
+    with db.transaction() as tx:
+        user = users.me(tx, caller.uid)
+    return Reply(200, UserOut.model_validate(user))

@@ -1,0 +1,1 @@
+"""Realm's shared data layer: every Cloud Function imports what it needs from here."""

@@ -1,0 +1,136 @@
+"""The ``realm`` command: run the local stack, migrate, seed, mint tokens, generate the OpenAPI
+document.
+
+Commands import the shared layer only once the environment is settled, because
+``realm.config`` reads it once, at import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Any
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from realm.devstack.stack import Stack, state_dir
+
+    os.environ.setdefault("REALM_ENV", "local")
+    os.environ.setdefault("REALM_STATE_DIR", str(state_dir()))
+    os.environ.setdefault("REALM_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")
+    # Ctrl-C and a polite kill both end up in the `finally` that stops what we started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stack = Stack()
+    try:
+        stack.postgres(durable=True)
+        from realm import db, schema
+        from realm.config import settings
+        from realm.devstack import seed, server, tokens
+
+        applied = schema.migrate(db.pool())
+        print(f"migrations applied: {[m.version for m in applied] or 'none pending'}")
+        if not args.no_seed:
+            with db.transaction() as tx:
+                seed.seed(tx)
+            print("seed data loaded (hosts 12-16, guests 20-24, parties 37-41)")
+        assert settings.local_key_file is not None
+        tokens.ensure_key(settings.local_key_file)
+        httpd = server.make(args.host, args.port, server.build_app())
+        base = f"http://{args.host}:{httpd.server_port}"
+        for name in server.function_names():
+            print(f"  {base}/{server.deployed_name(name)}")
+        print(
+            f"serving on {base}  (token: .venv/bin/realm token host-1; Ctrl-C stops all)",
+            flush=True,
+        )
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopping")
+    finally:
+        stack.stop()
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from realm import db, schema
+
+    applied = schema.migrate(db.pool())
+    print(f"applied: {[f'{m.version:04d}_{m.name}' for m in applied] or 'nothing pending'}")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from realm import db
+    from realm.devstack import seed
+
+    with db.transaction() as tx:
+        seed.seed(tx)
+    print("seed data loaded")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from realm.config import settings
+    from realm.devstack import tokens
+
+    if settings.local_key_file is None:
+        print("local tokens are refused when REALM_ENV=cloud", file=sys.stderr)
+        return 2
+    print(tokens.mint(settings, args.auth_uid, lifetime=args.lifetime))
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from realm.devstack import openapi
+
+    if args.check:
+        stale = openapi.is_stale()
+        if stale:
+            print(f"{openapi.DOCUMENT} is stale: run `realm openapi`", file=sys.stderr)
+            return 1
+        print(f"{openapi.DOCUMENT} is up to date")
+        return 0
+    openapi.write()
+    print(f"wrote {openapi.DOCUMENT}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="realm", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run every function locally on one port")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    serve.add_argument("--no-seed", action="store_true", help="do not load the seed data")
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="apply pending migrations").set_defaults(run=_migrate)
+    commands.add_parser("seed", help="load the seed data").set_defaults(run=_seed)
+
+    token = commands.add_parser("token", help="print a local bearer token for a user")
+    token.add_argument("auth_uid")
+    token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
+    token.set_defaults(run=_token)
+
+    api = commands.add_parser("openapi", help="regenerate the OpenAPI document")
+    api.add_argument("--check", action="store_true", help="fail if the committed one is stale")
+    api.set_defaults(run=_openapi)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args: Any = parser().parse_args(argv)
+    from realm.errors import ConfigError
+
+    try:
+        return int(args.run(args))
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Configuration, read from the environment once and validated at import.
+
+Every function reads the same variables; an invalid value stops the process at start-up with
+an error that names the variable, rather than failing on some later request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from realm.errors import ConfigError
+
+__all__ = ["ConfigError", "Settings", "load", "settings"]
+
+Environment = Literal["local", "test", "cloud"]
+_ENVIRONMENTS: tuple[Environment, ...] = ("local", "test", "cloud")
+_INSTANCE = re.compile(r"^[a-z0-9-.:]+:[a-z0-9-]+:[a-z0-9-]+$")
+_DB_URL = re.compile(r"^postgres(?:ql)?://")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment
+    project_id: str
+    database_url: str | None
+    db_instance: str | None
+    db_name: str
+    db_user: str | None
+    db_pool_size: int
+    state_dir: Path
+    local_key_file: Path | None
+    max_json_bytes: int
+    max_upload_bytes: int
+    max_image_pixels: int
+    event_max_age_seconds: int
+    media_bucket: str | None
+    local_media_dir: Path
+    public_base_url: str
+
+    @property
+    def issuer(self) -> str:
+        return f"https://securetoken.google.com/{self.project_id}"
+
+    @property
+    def uses_local_tokens(self) -> bool:
+        return self.local_key_file is not None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def load(env: Mapping[str, str]) -> Settings:
+    """Builds the settings from ``env``, raising ConfigError for the first bad variable."""
+    raw_env = env.get("REALM_ENV", "local")
+    realm_env = next((known for known in _ENVIRONMENTS if known == raw_env), None)
+    if realm_env is None:
+        raise ConfigError(f"REALM_ENV: must be one of {', '.join(_ENVIRONMENTS)}, got {raw_env!r}")
+    cloud = realm_env == "cloud"
+
+    project_id = env.get("REALM_PROJECT_ID") or env.get("GOOGLE_CLOUD_PROJECT") or ""
+    if not project_id:
+        if cloud:
+            raise ConfigError("REALM_PROJECT_ID: required when REALM_ENV=cloud")
+        project_id = "realm-local"
+    if not re.fullmatch(r"[a-z][a-z0-9-]{4,29}", project_id):
+        raise ConfigError(f"REALM_PROJECT_ID: not a Google Cloud project id: {project_id!r}")
+
+    database_url = env.get("DATABASE_URL") or None
+    if database_url is not None and not _DB_URL.match(database_url):
+        raise ConfigError("DATABASE_URL: must start with postgresql://")
+    db_instance = env.get("REALM_DB_INSTANCE") or None
+    if db_instance is not None and not _INSTANCE.match(db_instance):
+        raise ConfigError(
+            f"REALM_DB_INSTANCE: expected 'project:region:instance', got {db_instance!r}"
+        )
+    db_user = env.get("REALM_DB_USER") or None
+    if cloud and database_url is None:
+        if db_instance is None:
+            raise ConfigError("REALM_DB_INSTANCE: required when REALM_ENV=cloud")
+        if db_user is None:
+            raise ConfigError(
+                "REALM_DB_USER: required when REALM_ENV=cloud (the IAM database user)"
+            )
+
+    state_dir = Path(env.get("REALM_STATE_DIR") or ".realm").absolute()
+    key_raw = env.get("REALM_LOCAL_KEY_FILE")
+    if cloud:
+        if key_raw:
+            raise ConfigError(
+                "REALM_LOCAL_KEY_FILE: local token signing is refused when REALM_ENV=cloud"
+            )
+        local_key_file = None
+    else:
+        local_key_file = (
+            Path(key_raw).absolute() if key_raw else state_dir / "local-signing-key.pem"
+        )
+
+    media_bucket = env.get("REALM_MEDIA_BUCKET") or None
+    if cloud and media_bucket is None:
+        raise ConfigError("REALM_MEDIA_BUCKET: required when REALM_ENV=cloud")
+
+    return Settings(
+        env=realm_env,
+        project_id=project_id,
+        database_url=database_url,
+        db_instance=db_instance,
+        db_name=env.get("REALM_DB_NAME") or "realm",
+        db_user=db_user,
+        db_pool_size=_int(env, "REALM_DB_POOL_SIZE", 5, 1, 100),
+        state_dir=state_dir,
+        local_key_file=local_key_file,
+        max_json_bytes=_int(env, "REALM_MAX_JSON_BYTES", 64 * 1024, 1024, 1024 * 1024),
+        max_upload_bytes=_int(env, "REALM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1024, 64 << 20),
+        max_image_pixels=_int(env, "REALM_MAX_IMAGE_PIXELS", 40_000_000, 1, 500_000_000),
+        event_max_age_seconds=_int(
+            env, "REALM_EVENT_MAX_AGE_SECONDS", 3 * 24 * 3600, 1, 30 * 86400
+        ),
+        media_bucket=media_bucket,
+        local_media_dir=Path(env.get("REALM_LOCAL_MEDIA_DIR") or state_dir / "media").absolute(),
+        public_base_url=(env.get("REALM_PUBLIC_BASE_URL") or "http://127.0.0.1:8080").rstrip("/"),
+    )
+
+
+settings = load(os.environ)

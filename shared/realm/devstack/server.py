@@ -1,0 +1,72 @@
+"""Every function of ``functions/`` served by one process, each under ``/<function-name>``.
+
+Each function is loaded by functions-framework exactly as Cloud Functions loads it, so what is
+served here is what runs in the cloud, including the conversion of Pub/Sub push requests into
+CloudEvents for the event functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+# shared/realm/devstack/server.py → the repository root is three folders up.
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def functions_dir() -> Path:
+    return Path(os.environ.get("REALM_FUNCTIONS_DIR") or REPO_ROOT / "functions")
+
+
+def function_names(directory: Path | None = None) -> list[str]:
+    base = directory or functions_dir()
+    return sorted(p.parent.name for p in base.glob("*/main.py"))
+
+
+def deployed_name(folder: str) -> str:
+    return folder.replace("_", "-")
+
+
+def _not_found(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    from realm.http import error_response
+
+    response = error_response(404, "no_such_function", "No function is served at this path.")
+    return response(environ, start_response)
+
+
+def _at_root(app: Any) -> Any:
+    """Mounted at /<name>, a function sees an empty path; in the cloud it sees "/"."""
+
+    def mounted(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO"):
+            environ["PATH_INFO"] = "/"
+        return app(environ, start_response)  # type: ignore[no-any-return]
+
+    return mounted
+
+
+def build_app(directory: Path | None = None, extra: dict[str, Any] | None = None) -> Any:
+    import functions_framework
+
+    base = directory or functions_dir()
+    mounts: dict[str, Any] = {}
+    for folder in function_names(base):
+        mounts["/" + deployed_name(folder)] = _at_root(
+            functions_framework.create_app(target=folder, source=str(base / folder / "main.py"))  # type: ignore[no-untyped-call]
+        )
+    mounts.update(extra or {})
+    return DispatcherMiddleware(_not_found, mounts)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Every function already logs one structured line per request."""
+
+
+def make(host: str, port: int, app: Any) -> BaseWSGIServer:
+    return make_server(host, port, app, threaded=True, request_handler=_QuietHandler)

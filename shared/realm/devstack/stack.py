@@ -1,0 +1,54 @@
+"""The local stack behind ``make run`` and ``make test``: what is started, and stopping it all.
+
+Nothing here reads ``realm.config``: the stack decides the environment (``DATABASE_URL`` and
+the emulator hosts) before the shared layer reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from realm.devstack import postgres
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("REALM_STATE_DIR") or ".realm").absolute()
+
+
+class Stack:
+    """Remembers how to stop what it started, and stops it in reverse order, once, and only
+    from the process that started it."""
+
+    def __init__(self) -> None:
+        self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._owner = os.getpid()
+
+    def started(self, name: str, stop: Callable[[], None]) -> None:
+        self._stops.append((name, stop))
+
+    def postgres(self, *, durable: bool) -> None:
+        """Starts a private PostgreSQL and points DATABASE_URL at it, unless one is given."""
+        if os.environ.get("DATABASE_URL"):
+            print("using DATABASE_URL from the environment")
+            return
+        server = (
+            postgres.Postgres(postgres.default_root(state_dir()))
+            if durable
+            else postgres.throwaway()
+        )
+        server.start()
+        self.started("PostgreSQL", server.stop)
+        os.environ["DATABASE_URL"] = server.url
+        print(f"PostgreSQL {server.data_dir} on 127.0.0.1:{server.port}")
+
+    def stop(self) -> None:
+        if os.getpid() != self._owner:
+            return
+        while self._stops:
+            name, stop = self._stops.pop()
+            try:
+                stop()
+            except Exception as error:
+                print(f"could not stop {name}: {error}")

@@ -1,0 +1,296 @@
+"""The HTTP edge every function shares: one decorator turns a thin handler into a Cloud
+Functions entry point.
+
+``@endpoint`` checks the method, verifies the caller's token, enforces the body size limit,
+parses and validates the input with the handler's pydantic model, calls the handler, and maps
+its result or any domain error to a response with the API's JSON error body. Bad input always
+ends as a 4xx; only a bug ends as a 500, and then without a stack trace in the response.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Request, Response
+
+from realm import schemas
+from realm.auth import Caller, InvalidToken, KeysUnavailable, verifier
+from realm.config import settings
+from realm.cursors import InvalidCursor
+from realm.db import PoolExhausted
+from realm.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
+from realm.logs import log, trace, trace_from_headers
+
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (RuleViolation, 422),
+)
+_JSON = "application/json"
+
+
+class HttpError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details or []
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: BaseModel
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a function accepts and answers: read by the OpenAPI generator."""
+
+    method: str
+    summary: str
+    response: type[BaseModel]
+    status: int
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    form: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+    max_bytes: int = field(default_factory=lambda: settings.max_json_bytes)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = schemas.ErrorOut(
+        error=schemas.ErrorBody(code=code, message=message, details=details or [])
+    )
+    response = Response(body.model_dump_json(), status, content_type=_JSON)
+    response.headers.update(headers or {})
+    return response
+
+
+def _validation_details(error: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in item["loc"]) or None,
+            "type": item["type"],
+            "message": item["msg"],
+        }
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def _invalid(error: ValidationError) -> HttpError:
+    if any(item["type"] == "json_invalid" for item in error.errors()):
+        return HttpError(400, "malformed_json", "The request body is not valid JSON.")
+    return HttpError(
+        422, "validation_error", "Some fields are missing or invalid.", _validation_details(error)
+    )
+
+
+def bearer_token(request: Request) -> str:
+    # Behind API Gateway, Authorization carries the gateway's own token and the app's token
+    # moves to X-Forwarded-Authorization. Either way it must be a valid Firebase token.
+    header = request.headers.get("X-Forwarded-Authorization") or request.headers.get(
+        "Authorization", ""
+    )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HttpError(
+            401,
+            "unauthenticated",
+            "Send 'Authorization: Bearer <Firebase ID token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def authenticate(request: Request) -> Caller:
+    try:
+        return verifier.verify(bearer_token(request))
+    except InvalidToken as error:
+        raise HttpError(
+            401,
+            "invalid_token",
+            str(error),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing anything over ``limit`` bytes before reading past it."""
+    if request.content_length is not None and request.content_length > limit:
+        raise HttpError(413, "payload_too_large", f"The body is over {limit} bytes.")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise HttpError(413, "payload_too_large", f"The body is over {limit} bytes.")
+    return data
+
+
+def parse_json(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
+    if request.mimetype != _JSON:
+        raise HttpError(415, "unsupported_media_type", "Send the body as application/json.")
+    data = read_body(request, limit)
+    try:
+        # Strict: "12" is not an id and true is not a number; JSON has the types for those.
+        return model.model_validate_json(data, strict=True)
+    except ValidationError as error:
+        raise _invalid(error) from None
+
+
+def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        raise _invalid(error) from None
+
+
+def parse_form(
+    request: Request, model: type[BaseModel], files: tuple[str, ...], limit: int
+) -> tuple[BaseModel, dict[str, FileStorage]]:
+    if request.mimetype != "multipart/form-data":
+        raise HttpError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
+    if request.content_length is None or request.content_length > limit:
+        raise HttpError(
+            413 if request.content_length else 411,
+            "payload_too_large" if request.content_length else "length_required",
+            f"Send a Content-Length of at most {limit} bytes.",
+        )
+    request.max_content_length = limit
+    unexpected = sorted(set(request.files) - set(files))
+    if unexpected:
+        raise HttpError(
+            422,
+            "validation_error",
+            "Unexpected file parts.",
+            [
+                {"field": name, "type": "extra_forbidden", "message": "Unexpected file"}
+                for name in unexpected
+            ],
+        )
+    try:
+        parsed = model.model_validate(request.form.to_dict())
+    except ValidationError as error:
+        raise _invalid(error) from None
+    return parsed, {name: request.files[name] for name in files if name in request.files}
+
+
+def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) -> Response:
+    if request.method != spec.method:
+        allow = spec.method
+        raise HttpError(405, "method_not_allowed", f"Use {allow}.", headers={"Allow": allow})
+    caller = authenticate(request)
+    arguments: dict[str, Any] = {}
+    if spec.body is not None:
+        arguments["body"] = parse_json(request, spec.body, spec.max_bytes)
+    if spec.query is not None:
+        arguments["query"] = parse_query(request, spec.query)
+    if spec.form is not None:
+        arguments["form"], arguments["files"] = parse_form(
+            request, spec.form, spec.files, spec.max_bytes
+        )
+    reply = handler(caller, **arguments)
+    return Response(reply.body.model_dump_json(), reply.status, content_type=_JSON)
+
+
+def _map_error(error: Exception) -> Response:
+    if isinstance(error, HttpError):
+        return error_response(error.status, error.code, error.message, error.details, error.headers)
+    if isinstance(error, DomainError):
+        status = next(code for kind, code in _DOMAIN_STATUS if isinstance(error, kind))
+        return error_response(status, error.code, error.message)
+    if isinstance(error, InvalidCursor):
+        return error_response(400, "invalid_cursor", str(error))
+    if isinstance(error, PoolExhausted | KeysUnavailable):
+        log.error("dependency unavailable: %s", error)
+        return error_response(
+            503, "unavailable", "Busy or degraded; retry shortly.", headers={"Retry-After": "2"}
+        )
+    log.exception("unhandled error")
+    return error_response(500, "internal", "Something went wrong on our side.")
+
+
+def endpoint(
+    method: str,
+    *,
+    summary: str,
+    response: type[BaseModel],
+    status: int = 200,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    form: type[BaseModel] | None = None,
+    files: tuple[str, ...] = (),
+    errors: tuple[int, ...] = (),
+    max_bytes: int | None = None,
+) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
+    spec = Endpoint(
+        method,
+        summary,
+        response,
+        status,
+        body,
+        query,
+        form,
+        files,
+        errors,
+        max_bytes or settings.max_json_bytes,
+    )
+
+    def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:
+        @functools.wraps(handler)
+        def entry(request: Request) -> Response:
+            started = time.perf_counter()
+            trace_token = trace.set(
+                trace_from_headers(
+                    request.headers.get("X-Cloud-Trace-Context"), request.headers.get("traceparent")
+                )
+            )
+            try:
+                try:
+                    result = _respond(spec, handler, request)
+                except Exception as error:  # every failure becomes a JSON error body
+                    result = _map_error(error)
+                result.headers["Cache-Control"] = "no-store"
+                log.info(
+                    "%s %s %s",
+                    request.method,
+                    request.path,
+                    result.status_code,
+                    extra={
+                        "fields": {
+                            "httpRequest": {
+                                "requestMethod": request.method,
+                                "requestUrl": request.path,
+                                "status": result.status_code,
+                                "latency": f"{time.perf_counter() - started:.6f}s",
+                            }
+                        }
+                    },
+                )
+                return result
+            finally:
+                trace.reset(trace_token)
+
+        entry.__realm_endpoint__ = spec  # type: ignore[attr-defined]
+        return entry
+
+    return decorate

@@ -1,0 +1,101 @@
+"""Invites: a host invites a guest to a party; the guest confirms or declines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from realm import clock
+from realm.db import Tx
+from realm.errors import Conflict, Forbidden, NotFound, RuleViolation
+from realm.users import id_for
+
+Response = Literal["confirmed", "declined"]
+
+
+@dataclass(frozen=True)
+class Invite:
+    id: int
+    party_id: int
+    guest_id: int
+    status: str
+    created_at: datetime
+    responded_at: datetime | None
+
+
+_RETURNING = "RETURNING id, party_id, guest_id, status, created_at, responded_at"
+
+
+def _invite(row: dict[str, Any]) -> Invite:
+    return Invite(
+        row["id"],
+        row["party_id"],
+        row["guest_id"],
+        row["status"],
+        row["created_at"],
+        row["responded_at"],
+    )
+
+
+def _check_open(party: dict[str, Any]) -> None:
+    if party["cancelled_at"] is not None:
+        raise RuleViolation("This party has been cancelled.", code="party_cancelled")
+    if clock.is_over(party["first_entry"], party["now"]):
+        raise RuleViolation("This party is over.", code="party_over")
+
+
+def create(tx: Tx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
+    host_id = id_for(tx, auth_uid)
+    party = tx.one(
+        "SELECT host_id, first_entry, cancelled_at, now() AS now FROM parties WHERE id = :id",
+        id=party_id,
+    )
+    if party is None:
+        raise NotFound("No such party.", code="party_not_found")
+    if party["host_id"] != host_id:
+        raise Forbidden("Only the party's host can invite guests.", code="not_host")
+    if tx.scalar("SELECT 1 FROM users WHERE id = :id", id=guest_id) is None:
+        raise NotFound("No such guest.", code="guest_not_found")
+    if guest_id == host_id:
+        raise RuleViolation("A host cannot invite themselves.", code="self_invite")
+    _check_open(party)
+    # ON CONFLICT makes concurrent identical calls safe: exactly one inserts, the rest see
+    # no row and answer 409, without an aborted transaction to clean up.
+    row = tx.one(
+        "INSERT INTO invites (party_id, party_first_entry, guest_id)"
+        " VALUES (:party, :first_entry, :guest)"
+        f" ON CONFLICT (party_id, guest_id) DO NOTHING {_RETURNING}",
+        party=party_id,
+        first_entry=party["first_entry"],
+        guest=guest_id,
+    )
+    if row is None:
+        raise Conflict("This guest is already invited to this party.", code="already_invited")
+    return _invite(row)
+
+
+def respond(tx: Tx, auth_uid: str, *, party_id: int, response: Response) -> Invite:
+    guest_id = id_for(tx, auth_uid)
+    # Locks the invite so that two answers at once apply one after the other.
+    party = tx.one(
+        "SELECT i.id AS invite_id, p.first_entry, p.cancelled_at, now() AS now"
+        " FROM invites i JOIN parties p ON p.id = i.party_id"
+        " WHERE i.party_id = :party AND i.guest_id = :guest FOR UPDATE OF i",
+        party=party_id,
+        guest=guest_id,
+    )
+    if party is None:
+        # The same answer whether the party is unknown or the caller is not invited to it:
+        # a guest learns nothing about parties that are not theirs.
+        raise NotFound("You have no invite to this party.", code="invite_not_found")
+    _check_open(party)
+    row = tx.one(
+        "UPDATE invites SET status = :status,"
+        " responded_at = CASE WHEN status = :status THEN responded_at ELSE now() END"
+        f" WHERE id = :id {_RETURNING}",
+        status=response,
+        id=party["invite_id"],
+    )
+    assert row is not None, "the row is locked by this transaction"
+    return _invite(row)

@@ -1,0 +1,158 @@
+"""The HTTP API's request and response models: the mobile app's contract.
+
+The OpenAPI document (``shared/realm/openapi.json``) is generated from these and from each
+function's ``@endpoint`` declaration; a test fails when the committed copy is stale.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class SignupForm(Request):
+    display_name: Annotated[Text, Field(min_length=1, max_length=80)]
+    email: Annotated[
+        Text,
+        Field(
+            max_length=254,
+            pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+            description="Unique across users, compared without regard to case.",
+        ),
+    ]
+    phone: Annotated[
+        Text | None,
+        Field(
+            default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164, e.g. +4915112345678"
+        ),
+    ]
+
+
+class CreatePartyRequest(Request):
+    flat: Annotated[Text, Field(min_length=1, max_length=64, examples=["FUTUREPARTY1"])]
+    first_entry: Annotated[
+        AwareDatetime,
+        Field(description="ISO 8601 with a UTC offset. Last entry is 12 hours later."),
+    ]
+    title: Annotated[Text | None, Field(default=None, max_length=120)]
+    description: Annotated[Text | None, Field(default=None, max_length=2000)]
+    capacity: Annotated[int | None, Field(default=None, ge=1, le=10000)]
+
+
+class CreateInviteRequest(Request):
+    party_id: Id
+    guest_id: Id
+
+
+class RespondInviteRequest(Request):
+    party_id: Id
+    response: Literal["confirmed", "declined"]
+
+
+class ListPartiesQuery(Request):
+    view: Literal["invited", "confirmed", "hosting"]
+    limit: Annotated[int, Field(default=20, ge=1, le=100)]
+    cursor: Annotated[str | None, Field(default=None, max_length=200)]
+
+
+class PhotoUploadRequest(Request):
+    image_base64: Annotated[
+        str, Field(min_length=1, description="The image, base64; a data: URL prefix is accepted")
+    ]
+    content_type: Annotated[
+        str | None,
+        Field(default=None, description="Informational: the type is read from the content."),
+    ]
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+class PhotoOut(Response):
+    id: UUID
+    status: Literal["processing", "ready", "rejected"]
+    urls: Annotated[
+        dict[str, str] | None,
+        Field(
+            default=None,
+            description="When ready: 'display', '512' and '128' image URLs, "
+            "time-limited in the cloud.",
+        ),
+    ]
+
+
+class HostOut(Response):
+    id: int
+    display_name: str
+    photo: PhotoOut | None
+
+
+class PartyOut(Response):
+    id: int
+    flat: str
+    title: str | None
+    description: str | None
+    capacity: int | None
+    first_entry: datetime
+    last_entry: datetime
+    host: HostOut
+    invite_status: Annotated[
+        Literal["invited", "confirmed", "declined"] | None,
+        Field(description="The caller's answer, on the invited and confirmed views."),
+    ]
+
+
+class PartyPageOut(Response):
+    parties: list[PartyOut]
+    next_cursor: Annotated[str | None, Field(description="Pass as `cursor` for the next page.")]
+
+
+class UserOut(Response):
+    id: int
+    display_name: str
+    email: str
+    phone: str | None
+    is_host: bool
+    photo: PhotoOut | None
+    created_at: datetime
+
+
+class InviteOut(Response):
+    id: int
+    party_id: int
+    guest_id: int
+    status: Literal["invited", "confirmed", "declined"]
+    created_at: datetime
+    responded_at: datetime | None
+
+
+class PhotoAcceptedOut(Response):
+    photo_id: UUID
+    status: Literal["processing"]
+
+
+class ErrorBody(BaseModel):
+    code: Annotated[str, Field(examples=["validation_error"])]
+    message: str
+    details: list[dict[str, Any]]
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

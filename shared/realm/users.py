@@ -1,0 +1,92 @@
+"""Users: sign-up and the caller's own profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from realm.db import Tx, UniqueViolation
+from realm.errors import Conflict, NotFound, SignupRequired
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    id: UUID
+    status: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    auth_uid: str
+    display_name: str
+    email: str
+    phone: str | None
+    is_host: bool
+    photo: PhotoRef | None
+    created_at: datetime
+
+
+_SELECT_USER = """
+SELECT u.id, u.auth_uid, u.display_name, u.email, u.phone, u.created_at,
+       EXISTS (SELECT 1 FROM parties p WHERE p.host_id = u.id) AS is_host,
+       ph.id AS photo_id, ph.status AS photo_status
+FROM users u
+LEFT JOIN photos ph ON ph.id = u.photo_id
+"""
+
+
+def _user(row: dict[str, object]) -> User:
+    photo_id = row["photo_id"]
+    return User(
+        id=int(row["id"]),  # type: ignore[call-overload]
+        auth_uid=str(row["auth_uid"]),
+        display_name=str(row["display_name"]),
+        email=str(row["email"]),
+        phone=row["phone"] if row["phone"] is None else str(row["phone"]),
+        is_host=bool(row["is_host"]),
+        photo=None if photo_id is None else PhotoRef(UUID(str(photo_id)), str(row["photo_status"])),
+        created_at=row["created_at"],  # type: ignore[arg-type]
+    )
+
+
+def id_for(tx: Tx, auth_uid: str) -> int:
+    """The caller's user id; callers who have not signed up may do nothing but sign up."""
+    user_id = tx.scalar("SELECT id FROM users WHERE auth_uid = :uid", uid=auth_uid)
+    if user_id is None:
+        raise SignupRequired()
+    return int(user_id)
+
+
+def sign_up(tx: Tx, auth_uid: str, display_name: str, email: str, phone: str | None) -> User:
+    try:
+        user_id = tx.scalar(
+            "INSERT INTO users (auth_uid, display_name, email, phone)"
+            " VALUES (:uid, :name, :email, :phone) RETURNING id",
+            uid=auth_uid,
+            name=display_name,
+            email=email,
+            phone=phone,
+        )
+    except UniqueViolation as clash:
+        if clash.constraint == "users_email_key":
+            raise Conflict(
+                "This email address belongs to another account.", code="email_taken"
+            ) from None
+        raise Conflict("You have already signed up.", code="already_signed_up") from None
+    return get(tx, int(user_id))
+
+
+def get(tx: Tx, user_id: int) -> User:
+    row = tx.one(_SELECT_USER + " WHERE u.id = :id", id=user_id)
+    if row is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return _user(row)
+
+
+def me(tx: Tx, auth_uid: str) -> User:
+    row = tx.one(_SELECT_USER + " WHERE u.auth_uid = :uid", uid=auth_uid)
+    if row is None:
+        raise SignupRequired()
+    return _user(row)

@@ -1,0 +1,142 @@
+# One service account per function, holding only what that function needs, granted on the one
+# resource it needs (this topic, this bucket, this instance) wherever the API allows it.
+
+resource "google_service_account" "function" {
+  for_each = local.functions
+
+  # account_id: 6-30 characters; "fn-" + the deployed name fits every function name here.
+  account_id   = "fn-${replace(each.key, "_", "-")}"
+  display_name = "Realm function ${replace(each.key, "_", "-")} (${var.environment})"
+  description  = "Runtime identity of the ${replace(each.key, "_", "-")} Cloud Function; least privilege."
+
+  depends_on = [google_project_service.enabled]
+}
+
+# --- Cloud SQL: connect (cloudsql.client) and log in as the IAM database user (instanceUser).
+# Cloud SQL has no instance-level IAM policy, so the project-level grants are narrowed to the one
+# instance with an IAM condition.
+locals {
+  sql_instance_condition = "resource.name == \"projects/${var.project_id}/instances/${local.db_instance_name}\" && resource.service == \"sqladmin.googleapis.com\""
+  sql_roles              = ["roles/cloudsql.client", "roles/cloudsql.instanceUser"]
+  sql_bindings = merge([
+    for k, f in local.db_functions : { for r in local.sql_roles : "${k}--${r}" => { function = k, role = r } }
+  ]...)
+}
+
+resource "google_project_iam_member" "function_sql" {
+  for_each = local.sql_bindings
+
+  project = var.project_id
+  role    = each.value.role
+  member  = google_service_account.function[each.value.function].member
+
+  condition {
+    title       = "only-${local.db_instance_name}"
+    description = "Only the Realm database instance."
+    expression  = local.sql_instance_condition
+  }
+}
+
+# --- Pub/Sub: publish to the named topics only.
+resource "google_pubsub_topic_iam_member" "publisher" {
+  for_each = local.publisher_bindings
+
+  topic  = google_pubsub_topic.topic[each.value.topic].id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.function[each.value.function].member
+}
+
+# --- Media bucket: the role each function needs, on that bucket only.
+resource "google_storage_bucket_iam_member" "media" {
+  for_each = local.bucket_bindings
+
+  bucket = google_storage_bucket.media.name
+  role   = each.value.role
+  member = google_service_account.function[each.value.function].member
+}
+
+# --- Signed URLs without a key file: the function signs with IAM signBlob as itself, which
+# needs the token creator role on its own service account and on nothing else.
+resource "google_service_account_iam_member" "self_sign" {
+  for_each = { for k, f in local.functions : k => f if f.signs_urls }
+
+  service_account_id = google_service_account.function[each.key].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.function[each.key].member
+}
+
+# --- Firestore: Firestore IAM is project-level; the condition narrows it to the one database.
+resource "google_project_iam_member" "function_firestore" {
+  for_each = { for k, f in local.functions : k => f if f.firestore }
+
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.function[each.key].member
+
+  condition {
+    title       = "only-default-firestore"
+    description = "Only the (default) Firestore database."
+    expression  = "resource.name.startsWith(\"projects/${var.project_id}/databases/(default)\")"
+  }
+}
+
+# --- Identities that call private functions (roles/run.invoker on one function each; see
+# functions.tf).
+resource "google_service_account" "gateway" {
+  account_id   = "realm-gateway"
+  display_name = "Realm API Gateway backend (${var.environment})"
+  description  = "API Gateway calls the private HTTP functions as this account."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "scheduler" {
+  account_id   = "realm-scheduler"
+  display_name = "Realm outbox relay scheduler (${var.environment})"
+  description  = "Cloud Scheduler calls relay-outbox as this account (OIDC)."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "pusher" {
+  account_id   = "realm-pubsub-push"
+  display_name = "Realm Pub/Sub push (${var.environment})"
+  description  = "Pub/Sub push subscriptions call the event functions as this account (OIDC)."
+
+  depends_on = [google_project_service.enabled]
+}
+
+# Pub/Sub mints the push OIDC tokens of the pusher account.
+resource "google_service_account_iam_member" "pusher_token_creator" {
+  service_account_id = google_service_account.pusher.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_project_service_identity.pubsub.email}"
+}
+
+# --- Build identity of the functions (instead of the default compute account).
+resource "google_service_account" "builder" {
+  account_id   = "realm-function-builder"
+  display_name = "Realm function builds (${var.environment})"
+  description  = "Cloud Build builds the function images as this account."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_project_iam_member" "builder_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.builder.member
+}
+
+resource "google_artifact_registry_repository_iam_member" "builder_writer" {
+  location   = google_artifact_registry_repository.functions.location
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.builder.member
+}
+
+resource "google_storage_bucket_iam_member" "builder_sources" {
+  bucket = google_storage_bucket.sources.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.builder.member
+}

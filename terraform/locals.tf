@@ -1,0 +1,123 @@
+locals {
+  name_prefix = "realm-${var.environment}"
+  dist_dir    = coalesce(var.dist_dir, "${path.module}/../dist")
+  labels = {
+    app         = "realm"
+    environment = var.environment
+    managed-by  = "terraform"
+  }
+
+  # Every folder in functions/ is one entry here (tests/infra checks the two stay in sync).
+  # The key is the folder and the entry point; the deployed name is the key with "-" for "_".
+  #
+  #   trigger       "http": private HTTP function; behind the gateway when public = true,
+  #                 called by Cloud Scheduler otherwise (relay_outbox).
+  #                 "pubsub": CloudEvent function fed by a push subscription per topic in
+  #                 `subscribes` (pubsub.tf), retried with backoff, then dead-lettered.
+  #   db            "write" | "read" | "none": an IAM database user is created unless "none";
+  #                 the migrate step grants it SELECT only ("read") or DML ("write").
+  #   publishes     topics it may publish to (roles/pubsub.publisher on each topic only).
+  #   bucket_roles  roles on the media bucket only.
+  #   signs_urls    signs V4 URLs with IAM signBlob as itself (token creator on its own SA).
+  #   firestore     writes notification documents.
+  #   max_instances, concurrency, pool_size: see the connection budget below.
+  #
+  # notify_guest serves two topics. It is deployed once and fed by two push subscriptions
+  # (invite-created, invite-responded) rather than as two Eventarc-triggered copies: a
+  # subscription we own carries the dead-letter topic and a bounded retry policy, which an
+  # Eventarc-managed subscription does not let terraform set, and one deployment means one
+  # archive, one service account and one place to look at logs. The Functions Framework turns
+  # a Pub/Sub push request into the same CloudEvent an Eventarc trigger delivers, provided the
+  # entry point is declared with @functions_framework.cloud_event (checked by tests/infra).
+  functions = {
+    signup = {
+      trigger       = "http", public = true, db = "write", publishes = ["photo-uploaded"], subscribes = []
+      bucket_roles  = ["roles/storage.objectCreator", "roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 5, concurrency = 4, pool_size = 2, memory = "512Mi", timeout = 60
+    }
+    photo_upload = {
+      trigger       = "http", public = true, db = "write", publishes = ["photo-uploaded"], subscribes = []
+      bucket_roles  = ["roles/storage.objectCreator", "roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 5, concurrency = 4, pool_size = 2, memory = "512Mi", timeout = 60
+    }
+    create_party = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 5, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    create_invite = {
+      trigger       = "http", public = true, db = "write", publishes = ["invite-created"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 5, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    respond_invite = {
+      trigger       = "http", public = true, db = "write", publishes = ["invite-responded"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 5, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    list_parties = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 10, concurrency = 16, pool_size = 4, memory = "512Mi", timeout = 30
+    }
+    me = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 10, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    relay_outbox = {
+      trigger       = "http", public = false, db = "write", publishes = ["invite-created", "invite-responded", "photo-uploaded"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 1, concurrency = 1, pool_size = 1, memory = "512Mi", timeout = 120
+    }
+    notify_guest = {
+      trigger       = "pubsub", public = false, db = "none", publishes = [], subscribes = ["invite-created", "invite-responded"]
+      bucket_roles  = [], signs_urls = false, firestore = true
+      max_instances = 10, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 60
+    }
+    make_thumbnail = {
+      trigger       = "pubsub", public = false, db = "write", publishes = [], subscribes = ["photo-uploaded"]
+      bucket_roles  = ["roles/storage.objectUser"], signs_urls = false, firestore = false
+      max_instances = 5, concurrency = 1, pool_size = 1, memory = "2Gi", timeout = 300
+    }
+  }
+
+  # Connection budget. Each instance of a function holds at most pool_size connections
+  # (REALM_DB_POOL_SIZE), so at full scale-out the functions hold
+  #
+  #   sum over db functions of max_instances x pool_size
+  #     signup 5x2=10, photo_upload 5x2=10, create_party 5x2=10, create_invite 5x2=10,
+  #     respond_invite 5x2=10, list_parties 10x4=40, me 10x2=20, relay_outbox 1x1=1,
+  #     make_thumbnail 5x1=5                                     (notify_guest: no database)
+  #   = 116 connections
+  #
+  # which must stay within max_connections (200, a database flag in sql.tf) minus the reserved
+  # 20 (superuser_reserved_connections and Cloud SQL maintenance, the migrate step, an operator):
+  # 116 <= 180. A precondition on the instance refuses a plan that breaks this, and
+  # tests/infra recomputes it. Requests beyond that wait at the instance limit (Cloud Run queues
+  # them briefly, then answers 429) instead of exhausting PostgreSQL's connections, which would
+  # fail every function at once. pool_size <= concurrency: a request holds one connection at most.
+  db_functions          = { for k, f in local.functions : k => f if f.db != "none" }
+  db_connections_needed = sum([for f in values(local.db_functions) : f.max_instances * f.pool_size])
+  db_connections_budget = var.db_max_connections - var.db_reserved_connections
+
+  topics = toset(["invite-created", "invite-responded", "photo-uploaded"])
+
+  # (function, topic) pairs of the push subscriptions, keyed "<deployed-name>--<topic>".
+  subscriptions = merge([
+    for k, f in local.functions : {
+      for t in f.subscribes : "${replace(k, "_", "-")}--${t}" => { function = k, topic = t }
+    }
+  ]...)
+
+  publisher_bindings = merge([
+    for k, f in local.functions : { for t in f.publishes : "${k}--${t}" => { function = k, topic = t } }
+  ]...)
+
+  bucket_bindings = merge([
+    for k, f in local.functions : { for r in f.bucket_roles : "${k}--${r}" => { function = k, role = r } }
+  ]...)
+
+  # The IAM database user of a service account is its email without ".gserviceaccount.com".
+  db_user = { for k, sa in google_service_account.function : k => trimsuffix(sa.email, ".gserviceaccount.com") }
+}

@@ -1,0 +1,40 @@
+"""End-to-end tests talk HTTP to a real `realm serve` process, started once for the module."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from realm.devstack.ports import free_port, wait_for_port
+from tests.helpers import Client
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    port = free_port()
+    log = Path(os.environ["REALM_STATE_DIR"]) / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "realm.cli", "serve", "--no-seed", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+        try:
+            wait_for_port(port, 60, "realm serve")
+        except TimeoutError:
+            process.kill()
+            raise RuntimeError(f"realm serve did not start:\n{log.read_text()}") from None
+        yield f"http://127.0.0.1:{port}"
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def api(server: str) -> Client:
+    return Client(server)
