@@ -23,7 +23,7 @@ resource "google_iam_workload_identity_pool_provider" "github" {
     "attribute.ref"        = "assertion.ref"
   }
   # Tokens of other repositories, or of other branches of this one, are refused outright.
-  attribute_condition = "assertion.sub == \"repo:${var.github_owner}/${var.github_repository}:ref:refs/heads/${var.deploy_branch}\""
+  attribute_condition = "assertion.sub == 'repo:${var.github_owner}/${var.github_repository}:ref:refs/heads/${var.deploy_branch}'"
 
   oidc {
     issuer_uri = "https://token.actions.githubusercontent.com"
@@ -79,7 +79,6 @@ locals {
 
 resource "google_project_iam_member" "deployer" {
   #checkov:skip=CKV_GCP_49:The deployer is terraform itself: it creates and deletes the function service accounts declared in iam.tf (serviceAccountAdmin), and may act as each of them only through the per-account grants below.
-  #checkov:skip=CKV_GCP_117:The deployer is terraform itself; it must manage the project's IAM bindings declared here.
   for_each = local.deployer_roles
 
   project = var.project_id

@@ -1,6 +1,6 @@
 """create-invite: the host of a party invites a guest."""
 
-from realm import db, invites
+from realm import invites, outbox
 from realm.auth import Caller
 from realm.http import Reply, endpoint
 from realm.schemas import CreateInviteRequest, InviteOut
@@ -15,6 +15,6 @@ from realm.schemas import CreateInviteRequest, InviteOut
     errors=(400, 401, 403, 404, 405, 409, 413, 415, 422),
 )
 def create_invite(caller: Caller, body: CreateInviteRequest) -> Reply:
-    with db.transaction() as tx:
+    with outbox.transaction() as tx:
         invite = invites.create(tx, caller.uid, party_id=body.party_id, guest_id=body.guest_id)
     return Reply(201, InviteOut.model_validate(invite))

@@ -1,6 +1,6 @@
 """respond-invite: an invited guest confirms or declines."""
 
-from realm import db, invites
+from realm import invites, outbox
 from realm.auth import Caller
 from realm.http import Reply, endpoint
 from realm.schemas import InviteOut, RespondInviteRequest
@@ -14,6 +14,6 @@ from realm.schemas import InviteOut, RespondInviteRequest
     errors=(400, 401, 403, 404, 405, 413, 415, 422),
 )
 def respond_invite(caller: Caller, body: RespondInviteRequest) -> Reply:
-    with db.transaction() as tx:
+    with outbox.transaction() as tx:
         invite = invites.respond(tx, caller.uid, party_id=body.party_id, response=body.response)
     return Reply(200, InviteOut.model_validate(invite))

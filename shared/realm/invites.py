@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from realm import clock
-from realm.db import Tx
+from realm import clock, outbox
+from realm.outbox import OutboxTx
 from realm.errors import Conflict, Forbidden, NotFound, RuleViolation
 from realm.users import id_for
 
@@ -45,17 +45,20 @@ def _check_open(party: dict[str, Any]) -> None:
         raise RuleViolation("This party is over.", code="party_over")
 
 
-def create(tx: Tx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
+def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
+    """Invites the guest and writes an ``invite-created`` event with it."""
     host_id = id_for(tx, auth_uid)
     party = tx.one(
-        "SELECT host_id, first_entry, cancelled_at, now() AS now FROM parties WHERE id = :id",
+        "SELECT host_id, flat, title, first_entry, cancelled_at, now() AS now"
+        " FROM parties WHERE id = :id",
         id=party_id,
     )
     if party is None:
         raise NotFound("No such party.", code="party_not_found")
     if party["host_id"] != host_id:
         raise Forbidden("Only the party's host can invite guests.", code="not_host")
-    if tx.scalar("SELECT 1 FROM users WHERE id = :id", id=guest_id) is None:
+    guest_uid = tx.scalar("SELECT auth_uid FROM users WHERE id = :id", id=guest_id)
+    if guest_uid is None:
         raise NotFound("No such guest.", code="guest_not_found")
     if guest_id == host_id:
         raise RuleViolation("A host cannot invite themselves.", code="self_invite")
@@ -72,15 +75,38 @@ def create(tx: Tx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
     )
     if row is None:
         raise Conflict("This guest is already invited to this party.", code="already_invited")
-    return _invite(row)
+    invite = _invite(row)
+    outbox.add(
+        tx,
+        "invite-created",
+        {
+            "invite_id": invite.id,
+            "party_id": party_id,
+            "flat": party["flat"],
+            "title": party["title"],
+            "first_entry": party["first_entry"].isoformat(),
+            "guest_id": guest_id,
+            "guest_auth_uid": guest_uid,
+            "host_id": host_id,
+            "host_auth_uid": auth_uid,
+            "host_display_name": tx.scalar(
+                "SELECT display_name FROM users WHERE id = :id", id=host_id
+            ),
+        },
+    )
+    return invite
 
 
-def respond(tx: Tx, auth_uid: str, *, party_id: int, response: Response) -> Invite:
+def respond(tx: OutboxTx, auth_uid: str, *, party_id: int, response: Response) -> Invite:
+    """Records the guest's answer; a changed answer writes an ``invite-responded`` event."""
     guest_id = id_for(tx, auth_uid)
     # Locks the invite so that two answers at once apply one after the other.
     party = tx.one(
-        "SELECT i.id AS invite_id, p.first_entry, p.cancelled_at, now() AS now"
+        "SELECT i.id AS invite_id, i.status, p.flat, p.title, p.first_entry, p.cancelled_at,"
+        "       now() AS now, h.id AS host_id, h.auth_uid AS host_auth_uid,"
+        "       g.display_name AS guest_display_name"
         " FROM invites i JOIN parties p ON p.id = i.party_id"
+        " JOIN users h ON h.id = p.host_id JOIN users g ON g.id = i.guest_id"
         " WHERE i.party_id = :party AND i.guest_id = :guest FOR UPDATE OF i",
         party=party_id,
         guest=guest_id,
@@ -98,4 +124,22 @@ def respond(tx: Tx, auth_uid: str, *, party_id: int, response: Response) -> Invi
         id=party["invite_id"],
     )
     assert row is not None, "the row is locked by this transaction"
-    return _invite(row)
+    invite = _invite(row)
+    if party["status"] != response:
+        outbox.add(
+            tx,
+            "invite-responded",
+            {
+                "invite_id": invite.id,
+                "party_id": party_id,
+                "flat": party["flat"],
+                "title": party["title"],
+                "response": response,
+                "guest_id": guest_id,
+                "guest_auth_uid": auth_uid,
+                "guest_display_name": party["guest_display_name"],
+                "host_id": party["host_id"],
+                "host_auth_uid": party["host_auth_uid"],
+            },
+        )
+    return invite
