@@ -95,6 +95,11 @@ def _cloud_sql_factory(config: Settings) -> ConnectionFactory:
     return connect
 
 
+def connection_factory_for(url: str) -> ConnectionFactory:
+    """A factory for a plain PostgreSQL URL (local runs, tests, tools)."""
+    return _url_factory(url)
+
+
 def connection_factory(config: Settings = settings) -> ConnectionFactory:
     if config.database_url is not None:
         return _url_factory(config.database_url)

@@ -1,0 +1,96 @@
+"""Token verification against keys generated here: the real verifier, a stand-in key source."""
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from realm.auth import InvalidToken, LocalKeys, Verifier
+from realm.config import load
+from realm.devstack.tokens import new_private_key
+
+SETTINGS = load({"REALM_PROJECT_ID": "realm-test"})
+KEY = new_private_key()
+
+
+class OneKey(LocalKeys):
+    def __init__(self, kid: str, key: rsa.RSAPrivateKey) -> None:
+        self._kid, self._public = kid, key.public_key()
+
+    def key(self, kid: str) -> Any:
+        return self._public if kid == self._kid else None
+
+
+verifier = Verifier(SETTINGS, OneKey("k1", KEY))
+
+
+def make(key: Any = KEY, kid: str = "k1", alg: str = "RS256", **claims: Any) -> str:
+    now = int(time.time())
+    body = {"iss": SETTINGS.issuer, "aud": "realm-test", "sub": "guest-1", "iat": now,
+            "exp": now + 3600, "auth_time": now}
+    body.update(claims)
+    body = {k: v for k, v in body.items() if v is not None}
+    return jwt.encode(body, key, algorithm=alg, headers={"kid": kid})
+
+
+def test_a_valid_token_names_its_subject_as_the_caller() -> None:
+    assert verifier.verify(make()).uid == "guest-1"
+
+
+def test_a_token_signed_by_another_key_is_refused() -> None:
+    with pytest.raises(InvalidToken, match="signature"):
+        verifier.verify(make(key=new_private_key()))
+
+
+def test_an_expired_token_is_refused() -> None:
+    past = int(time.time()) - 7200
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(make(iat=past, exp=past + 3600))
+
+
+def test_a_token_for_another_project_is_refused() -> None:
+    with pytest.raises(InvalidToken, match="another project"):
+        verifier.verify(make(aud="someone-else"))
+
+
+def test_a_token_from_another_issuer_is_refused() -> None:
+    with pytest.raises(InvalidToken, match="issued by someone else"):
+        verifier.verify(make(iss="https://securetoken.google.com/someone-else"))
+
+
+def test_a_token_issued_in_the_future_is_refused() -> None:
+    with pytest.raises(InvalidToken, match="future"):
+        verifier.verify(make(iat=int(time.time()) + 3600))
+
+
+def test_a_token_within_the_clock_skew_is_accepted() -> None:
+    assert verifier.verify(make(iat=int(time.time()) + 30)).uid == "guest-1"
+
+
+@pytest.mark.parametrize("subject", ["", None])
+def test_a_token_without_a_subject_is_refused(subject: str | None) -> None:
+    with pytest.raises(InvalidToken):
+        verifier.verify(make(sub=subject))
+
+
+def test_a_token_without_an_expiry_is_refused() -> None:
+    with pytest.raises(InvalidToken):
+        verifier.verify(make(exp=None))
+
+
+def test_a_symmetric_token_is_refused_whatever_its_secret() -> None:
+    with pytest.raises(InvalidToken, match="RS256"):
+        verifier.verify(make(key="a-secret-made-up-for-this-test-only-0123456789", alg="HS256"))
+
+
+def test_a_token_naming_an_unknown_key_is_refused() -> None:
+    with pytest.raises(InvalidToken, match="unknown key"):
+        verifier.verify(make(kid="k2"))
+
+
+@pytest.mark.parametrize("garbage", ["", "not-a-jwt", "a.b.c"])
+def test_garbage_is_refused(garbage: str) -> None:
+    with pytest.raises(InvalidToken):
+        verifier.verify(garbage)

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from realm.config import ConfigError, load
+
+
+def test_local_defaults_need_nothing_from_the_environment() -> None:
+    settings = load({})
+    assert settings.env == "local"
+    assert settings.project_id == "realm-local"
+    assert settings.issuer == "https://securetoken.google.com/realm-local"
+    assert settings.local_key_file == Path(".realm/local-signing-key.pem").absolute()
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"REALM_ENV": "prod"}, "REALM_ENV"),
+        ({"REALM_DB_POOL_SIZE": "lots"}, "REALM_DB_POOL_SIZE"),
+        ({"REALM_DB_POOL_SIZE": "0"}, "REALM_DB_POOL_SIZE"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"REALM_PROJECT_ID": "Not A Project"}, "REALM_PROJECT_ID"),
+        ({"REALM_DB_INSTANCE": "just-a-name"}, "REALM_DB_INSTANCE"),
+        ({"REALM_MAX_UPLOAD_BYTES": "-1"}, "REALM_MAX_UPLOAD_BYTES"),
+    ],
+)
+def test_an_invalid_variable_is_named_in_the_error(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        load(env)
+
+
+CLOUD = {
+    "REALM_ENV": "cloud",
+    "REALM_PROJECT_ID": "realm-prod",
+    "REALM_DB_INSTANCE": "realm-prod:europe-west1:realm",
+    "REALM_DB_USER": "list-parties@realm-prod.iam",
+    "REALM_MEDIA_BUCKET": "realm-prod-media",
+}
+
+
+def test_the_cloud_configuration_uses_google_keys_and_the_connector() -> None:
+    settings = load(CLOUD)
+    assert settings.local_key_file is None
+    assert settings.database_url is None
+    assert settings.db_instance == "realm-prod:europe-west1:realm"
+
+
+def test_local_token_signing_is_refused_in_the_cloud() -> None:
+    with pytest.raises(ConfigError, match="^REALM_LOCAL_KEY_FILE: local token signing is refused"):
+        load({**CLOUD, "REALM_LOCAL_KEY_FILE": "/tmp/key.pem"})
+
+
+@pytest.mark.parametrize("missing", ["REALM_PROJECT_ID", "REALM_DB_INSTANCE", "REALM_DB_USER"])
+def test_the_cloud_configuration_requires_its_variables(missing: str) -> None:
+    env = {k: v for k, v in CLOUD.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"^{missing}: required"):
+        load(env)
