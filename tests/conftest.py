@@ -60,7 +60,10 @@ def _truncate() -> None:
     from realm import db
 
     with db.transaction() as tx:
-        tx.execute("TRUNCATE users, parties, invites, photos, outbox, processed_events RESTART IDENTITY CASCADE")
+        tx.execute(
+            "TRUNCATE users, parties, invites, photos, outbox, processed_events"
+            " RESTART IDENTITY CASCADE"
+        )
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from realm import db
+from realm.logs import log
 
 EventType = Literal["invite-created", "invite-responded", "photo-uploaded"]
 # Each event type has its own topic, named as the type.
@@ -76,6 +77,11 @@ def transaction() -> Iterator[OutboxTx]:
         tx = OutboxTx(plain)
         yield tx
     if tx.events:
-        from realm.relay import publish_committed
+        # The change is committed: whatever happens while publishing, the request succeeds and
+        # relay-outbox publishes what is still pending.
+        try:
+            from realm.relay import publish_committed
 
-        publish_committed(tx.events)
+            publish_committed(tx.events)
+        except Exception:
+            log.exception("publishing after commit failed; relay-outbox will publish later")

@@ -38,3 +38,9 @@ def server() -> Iterator[str]:
 @pytest.fixture
 def api(server: str) -> Client:
     return Client(server)
+
+
+@pytest.fixture
+def server_log(server: str) -> Path:
+    """Everything the local server wrote to stdout and stderr."""
+    return Path(os.environ["REALM_STATE_DIR"]) / "server.log"

@@ -22,30 +22,45 @@ def fresh_database_url() -> str:
 
 
 def _migrate_in_a_process(url: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "realm.cli", "migrate"],
-                            env={**os.environ, "DATABASE_URL": url},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "realm.cli", "migrate"],
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_migrations_run_from_two_processes_at_once_apply_each_once(fresh_database_url: str) -> None:
-    first, second = _migrate_in_a_process(fresh_database_url), _migrate_in_a_process(
-        fresh_database_url)
+    first, second = (
+        _migrate_in_a_process(fresh_database_url),
+        _migrate_in_a_process(fresh_database_url),
+    )
     outputs = [process.communicate(timeout=60) for process in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     pool = Pool(db.connection_factory_for(fresh_database_url), 1)
     with pool.transaction() as tx:
-        versions = [row["version"] for row in tx.all(
-            "SELECT version FROM schema_migrations ORDER BY version")]
+        versions = [
+            row["version"]
+            for row in tx.all("SELECT version FROM schema_migrations ORDER BY version")
+        ]
     assert versions == [m.version for m in schema.available()]
     assert schema.migrate(pool) == []  # and a third run finds nothing to do
     pool.close()
 
 
-def test_a_transaction_that_raises_leaves_nothing_behind() -> None:
-    with pytest.raises(RuntimeError), db.transaction() as tx:
-        tx.execute("INSERT INTO users (auth_uid, display_name, email)"
-                   " VALUES ('ghost', 'Ghost', 'ghost@example.test')")
+def _insert_a_ghost_then_fail() -> None:
+    with db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO users (auth_uid, display_name, email)"
+            " VALUES ('ghost', 'Ghost', 'ghost@example.test')"
+        )
         raise RuntimeError("boom")
+
+
+def test_a_transaction_that_raises_leaves_nothing_behind() -> None:
+    with pytest.raises(RuntimeError):
+        _insert_a_ghost_then_fail()
     with db.transaction() as tx:
         assert tx.scalar("SELECT count(*) FROM users WHERE auth_uid = 'ghost'") == 0
 

@@ -29,9 +29,13 @@ def _certificate() -> str:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(KEY.public_key()).serial_number(1)
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(KEY.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
         .sign(KEY, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM).decode()
@@ -49,7 +53,9 @@ class CertServer:
                 outer.hits += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Cache-Control", f"public, max-age={outer.max_age}, must-revalidate")
+                self.send_header(
+                    "Cache-Control", f"public, max-age={outer.max_age}, must-revalidate"
+                )
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -71,8 +77,12 @@ def certs() -> Iterator[CertServer]:
 
 def _token(kid: str = "kid-1") -> str:
     now = int(time.time())
-    return jwt.encode({"iss": SETTINGS.issuer, "aud": "realm-test", "sub": "u1", "iat": now,
-                       "exp": now + 600}, KEY, algorithm="RS256", headers={"kid": kid})
+    return jwt.encode(
+        {"iss": SETTINGS.issuer, "aud": "realm-test", "sub": "u1", "iat": now, "exp": now + 600},
+        KEY,
+        algorithm="RS256",
+        headers={"kid": kid},
+    )
 
 
 def test_certificates_are_fetched_once_for_many_verifications(certs: CertServer) -> None:

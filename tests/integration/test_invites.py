@@ -15,8 +15,10 @@ def otx(tx: Tx) -> OutboxTx:
 
 
 def _events(tx: Tx) -> list[dict[str, object]]:
-    return [json.loads(row["message"]) if isinstance(row["message"], str) else row["message"]
-            for row in tx.all("SELECT message FROM outbox ORDER BY id")]
+    return [
+        json.loads(row["message"]) if isinstance(row["message"], str) else row["message"]
+        for row in tx.all("SELECT message FROM outbox ORDER BY id")
+    ]
 
 
 def test_a_host_invites_a_guest_and_the_event_is_written_with_it(otx: OutboxTx) -> None:

@@ -12,8 +12,15 @@ from tests.helpers import add_invite, add_party, add_user, in_hours, now
 def test_a_created_party_closes_entry_twelve_hours_after_it_opens(tx: Tx) -> None:
     add_user(tx, "uid-h", name="Hana")
     start = in_hours(48)
-    party = parties.create(tx, "uid-h", flat="FUTUREPARTY1", first_entry=start, title="Warm-up",
-                           description=None, capacity=30)
+    party = parties.create(
+        tx,
+        "uid-h",
+        flat="FUTUREPARTY1",
+        first_entry=start,
+        title="Warm-up",
+        description=None,
+        capacity=30,
+    )
     assert party.last_entry == party.first_entry + timedelta(hours=12)
     assert party.host.display_name == "Hana"
     assert (party.flat, party.title, party.capacity) == ("FUTUREPARTY1", "Warm-up", 30)
@@ -22,31 +29,49 @@ def test_a_created_party_closes_entry_twelve_hours_after_it_opens(tx: Tx) -> Non
 def test_the_database_itself_keeps_last_entry_twelve_hours_after_first_entry(tx: Tx) -> None:
     host = add_user(tx)
     party_id = add_party(tx, host, in_hours(5))
-    tx.execute("UPDATE parties SET first_entry = first_entry + interval '1 day' WHERE id = :id",
-               id=party_id)
-    assert tx.scalar("SELECT last_entry - first_entry FROM parties WHERE id = :id",
-                     id=party_id) == timedelta(hours=12)
+    tx.execute(
+        "UPDATE parties SET first_entry = first_entry + interval '1 day' WHERE id = :id",
+        id=party_id,
+    )
+    assert tx.scalar(
+        "SELECT last_entry - first_entry FROM parties WHERE id = :id", id=party_id
+    ) == timedelta(hours=12)
 
 
 def test_a_party_that_is_already_over_cannot_be_created(tx: Tx) -> None:
     add_user(tx, "uid-h")
     with pytest.raises(RuleViolation) as error:
-        parties.create(tx, "uid-h", flat="F", first_entry=in_hours(-13), title=None,
-                       description=None, capacity=None)
+        parties.create(
+            tx,
+            "uid-h",
+            flat="F",
+            first_entry=in_hours(-13),
+            title=None,
+            description=None,
+            capacity=None,
+        )
     assert error.value.code == "party_over"
 
 
 def test_a_party_already_in_progress_can_be_created(tx: Tx) -> None:
     add_user(tx, "uid-h")
-    party = parties.create(tx, "uid-h", flat="F", first_entry=in_hours(-2), title=None,
-                           description=None, capacity=None)
+    party = parties.create(
+        tx, "uid-h", flat="F", first_entry=in_hours(-2), title=None, description=None, capacity=None
+    )
     assert party.id > 0
 
 
 def test_only_signed_up_users_can_host(tx: Tx) -> None:
     with pytest.raises(SignupRequired):
-        parties.create(tx, "nobody", flat="F", first_entry=in_hours(5), title=None,
-                       description=None, capacity=None)
+        parties.create(
+            tx,
+            "nobody",
+            flat="F",
+            first_entry=in_hours(5),
+            title=None,
+            description=None,
+            capacity=None,
+        )
 
 
 def _flats(page: parties.Page) -> list[str]:

@@ -14,12 +14,17 @@ def test_the_seed_can_run_twice_and_gives_the_designed_data(clean_db: None) -> N
         assert tx.scalar("SELECT count(*) FROM users") == 10
         assert tx.scalar("SELECT count(*) FROM parties") == 5
         assert tx.scalar("SELECT count(*) FROM invites") == 25
-        hosts = tx.all("SELECT p.id, p.flat, u.display_name FROM parties p"
-                       " JOIN users u ON u.id = p.host_id ORDER BY p.id")
+        hosts = tx.all(
+            "SELECT p.id, p.flat, u.display_name FROM parties p"
+            " JOIN users u ON u.id = p.host_id ORDER BY p.id"
+        )
     assert [(h["id"], h["flat"], h["display_name"]) for h in hosts] == [
-        (37, "PASTPARTY1", "Host 1"), (38, "PASTPARTY2", "Host 2"),
-        (39, "FUTUREPARTY1", "Host 3"), (40, "FUTUREPARTY2", "Host 4"),
-        (41, "FUTUREPARTY3", "Host 5")]
+        (37, "PASTPARTY1", "Host 1"),
+        (38, "PASTPARTY2", "Host 2"),
+        (39, "FUTUREPARTY1", "Host 3"),
+        (40, "FUTUREPARTY2", "Host 4"),
+        (41, "FUTUREPARTY3", "Host 5"),
+    ]
 
 
 def test_seeded_guest_20_sees_future_parties_only_and_has_confirmed_futureparty1(
@@ -38,6 +43,8 @@ def test_seeded_guest_20_sees_future_parties_only_and_has_confirmed_futureparty1
 def test_sign_ups_after_the_seed_never_take_a_seed_id(clean_db: None) -> None:
     _seed_twice()
     with db.transaction() as tx:
-        new_id = tx.scalar("INSERT INTO users (auth_uid, display_name, email)"
-                           " VALUES ('new', 'New', 'new@example.test') RETURNING id")
+        new_id = tx.scalar(
+            "INSERT INTO users (auth_uid, display_name, email)"
+            " VALUES ('new', 'New', 'new@example.test') RETURNING id"
+        )
     assert new_id >= 1000

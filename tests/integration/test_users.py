@@ -8,8 +8,11 @@ from tests.helpers import add_party, add_user, in_hours
 
 def test_signing_up_creates_a_user_who_is_not_yet_a_host(tx: Tx) -> None:
     user = users.sign_up(tx, "uid-a", "Alice", "alice@example.test", "+4915112345678")
-    assert (user.display_name, user.email, user.phone) == ("Alice", "alice@example.test",
-                                                           "+4915112345678")
+    assert (user.display_name, user.email, user.phone) == (
+        "Alice",
+        "alice@example.test",
+        "+4915112345678",
+    )
     assert user.is_host is False
     assert user.photo is None
 

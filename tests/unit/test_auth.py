@@ -28,8 +28,14 @@ verifier = Verifier(SETTINGS, OneKey("k1", KEY))
 
 def make(key: Any = KEY, kid: str = "k1", alg: str = "RS256", **claims: Any) -> str:
     now = int(time.time())
-    body = {"iss": SETTINGS.issuer, "aud": "realm-test", "sub": "guest-1", "iat": now,
-            "exp": now + 3600, "auth_time": now}
+    body = {
+        "iss": SETTINGS.issuer,
+        "aud": "realm-test",
+        "sub": "guest-1",
+        "iat": now,
+        "exp": now + 3600,
+        "auth_time": now,
+    }
     body.update(claims)
     body = {k: v for k, v in body.items() if v is not None}
     return jwt.encode(body, key, algorithm=alg, headers={"kid": kid})
