@@ -14,6 +14,6 @@ from realm.schemas import ListPartiesQuery, PartyPageOut
     errors=(400, 401, 403, 405, 422),
 )
 def list_parties(caller: Caller, query: ListPartiesQuery) -> Reply:
-    with db.transaction() as tx:
+    with db.reading() as tx:
         page = parties.list_for(tx, caller.uid, query.view, limit=query.limit, cursor=query.cursor)
     return Reply(200, PartyPageOut.model_validate(page))

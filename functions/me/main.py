@@ -8,6 +8,6 @@ from realm.schemas import UserOut
 
 @endpoint("GET", summary="The caller's profile", response=UserOut, errors=(401, 403, 405))
 def me(caller: Caller) -> Reply:
-    with db.transaction() as tx:
+    with db.reading() as tx:
         user = users.me(tx, caller.uid)
     return Reply(200, UserOut.model_validate(user))

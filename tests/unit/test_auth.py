@@ -100,3 +100,22 @@ def test_a_token_naming_an_unknown_key_is_refused() -> None:
 def test_garbage_is_refused(garbage: str) -> None:
     with pytest.raises(InvalidToken):
         verifier.verify(garbage)
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    remembering = Verifier(SETTINGS, OneKey("k1", KEY))
+    now = int(time.time())
+    short_lived = make(iat=now - 3600, exp=now - 61 + 2)  # expires (with skew) in 2 seconds
+    assert remembering.verify(short_lived).uid == "guest-1"
+    assert remembering.verify(short_lived).uid == "guest-1"
+    time.sleep(2.1)
+    with pytest.raises(InvalidToken, match="expired"):
+        remembering.verify(short_lived)
+
+
+def test_remembering_tokens_is_bounded() -> None:
+    remembering = Verifier(SETTINGS, OneKey("k1", KEY), remember=3)
+    tokens = [make(sub=f"user-{n}") for n in range(5)]
+    for token in tokens:
+        remembering.verify(token)
+    assert list(remembering._verified) == tokens[2:]

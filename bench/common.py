@@ -1,0 +1,123 @@
+"""What the benchmarks share: a private PostgreSQL, a server process, a load generator."""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def progress(label: str, done: int, total: int) -> None:
+    width = 40
+    filled = int(width * done / total)
+    sys.stderr.write(f"\r{label:<28} [{'#' * filled}{'.' * (width - filled)}] {done:>9,}/{total:,}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def server_process(
+    command: Sequence[str], port: int, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    from realm.devstack.ports import wait_for_port
+
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            list(command), env=env, stdout=output, stderr=subprocess.STDOUT, cwd=REPO
+        )
+        try:
+            wait_for_port(port, 60, command[0])
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def first_ok(port: int, path: str, token: str, timeout: float) -> float:
+    """Polls until ``path`` answers 200; returns the time it did (perf_counter)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            status = conn.getresponse().status
+            conn.close()
+            if status == 200:
+                return time.perf_counter()
+            raise RuntimeError(f"{path} answered {status}")
+        except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
+            time.sleep(0.002)
+    raise TimeoutError(f"no 200 from {path} within {timeout}s")
+
+
+def _client(
+    port: int, paths: list[tuple[str, str]], seconds: float, warmup: float, results: Any
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    rng = random.Random(os.getpid())
+    latencies: list[float] = []
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop = measure_from + seconds
+    while True:
+        path, token = rng.choice(paths)
+        began = time.perf_counter()
+        if began >= stop:
+            break
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+        if began >= measure_from:
+            latencies.append(time.perf_counter() - began)
+    results.put(latencies)
+
+
+@dataclass(frozen=True)
+class Load:
+    clients: int
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    rps: float
+
+
+def load(
+    port: int, paths: list[tuple[str, str]], clients: int, seconds: float = 5.0, warmup: float = 1.0
+) -> Load:
+    """``clients`` processes, each one keep-alive connection, as fast as answers come."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    workers = [
+        context.Process(target=_client, args=(port, paths, seconds, warmup, results))
+        for _ in range(clients)
+    ]
+    for worker in workers:
+        worker.start()
+    latencies: list[float] = []
+    for _ in workers:
+        latencies += results.get(timeout=seconds + warmup + 60)
+    for worker in workers:
+        worker.join()
+    latencies.sort()
+    return Load(
+        clients,
+        len(latencies),
+        statistics.median(latencies) * 1000,
+        latencies[int(len(latencies) * 0.99)] * 1000,
+        len(latencies) / seconds,
+    )

@@ -1,0 +1,291 @@
+"""Benchmark of list-parties (not a test): latency and throughput through the local HTTP
+server at 10k and at 1M invites, cold start, import time, and the query plan.
+
+    .venv/bin/python -m bench.list_parties [--invites 1000000] [--seconds 5]
+
+Starts its own PostgreSQL in a temporary directory and removes it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import REPO, Load, first_ok, load, progress, server_process
+
+FORBIDDEN = ("google.cloud.pubsub", "google.cloud.storage", "google.cloud.firestore", "PIL")
+BATCH = 100_000
+
+
+def _sizes(invites: int) -> tuple[int, int, int]:
+    """Users, parties and the 'cohort' whose lists are measured (each has 100 invites)."""
+    users, parties = max(invites // 10, 1000), max(invites // 20, 500)
+    return users, parties, min(1000, users // 20)
+
+
+def fill(invites: int) -> list[str]:
+    """Fills the database to ``invites`` (users = invites/10, parties = invites/20); returns the
+    auth uids of the measured cohort."""
+    from realm import db
+
+    users, parties, cohort = _sizes(invites)
+    with db.transaction() as tx:
+        tx.execute("TRUNCATE users, parties, invites, photos, outbox RESTART IDENTITY CASCADE")
+    for start in range(0, users, BATCH):
+        with db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO users (auth_uid, display_name, email)"
+                " SELECT 'bench-' || n, 'User ' || n, 'bench-' || n || '@example.test'"
+                " FROM generate_series(CAST(:a AS int), CAST(:b AS int)) n",
+                a=start,
+                b=min(start + BATCH, users) - 1,
+            )
+        progress("users", min(start + BATCH, users), users)
+    with db.transaction() as tx:
+        # Parties from 30 days ago to 60 days ahead: a third of them are over.
+        tx.execute(
+            "INSERT INTO parties (host_id, flat, first_entry)"
+            " SELECT 1000 + (n * 37) % CAST(:users AS int), 'FLAT' || n,"
+            "        date_trunc('hour', now()) + ((n % 2160) - 720) * interval '1 hour'"
+            " FROM generate_series(0, CAST(:parties AS int) - 1) n",
+            users=users,
+            parties=parties,
+        )
+    progress("parties", parties, parties)
+    # The cohort: 100 invites each, all unanswered. Everyone else: random invites until the
+    # total is reached, 60% unanswered, 30% confirmed, 10% declined.
+    with db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO invites (party_id, party_first_entry, guest_id)"
+            " SELECT p.id, p.first_entry, 1000 + u"
+            " FROM generate_series(0, CAST(:cohort AS int) - 1) u, generate_series(0, 99) k"
+            " JOIN LATERAL (SELECT id, first_entry FROM parties"
+            "   WHERE id = 1000 + (u * 131 + k * 499) % CAST(:parties AS int)) p ON true"
+            " ON CONFLICT DO NOTHING",
+            cohort=cohort,
+            parties=parties,
+        )
+        done = int(tx.scalar("SELECT count(*) FROM invites"))
+    seed = 0
+    while done < invites:
+        want = min(BATCH, invites - done)
+        with db.transaction() as tx:
+            tx.execute("SELECT setseed(:s)", s=(seed % 1000) / 1000)
+            tx.execute(
+                "INSERT INTO invites (party_id, party_first_entry, guest_id, status)"
+                " SELECT p.id, p.first_entry, g.guest,"
+                "        CASE WHEN g.r < 0.6 THEN 'invited' WHEN g.r < 0.9 THEN 'confirmed'"
+                "             ELSE 'declined' END"
+                " FROM (SELECT CAST(:first_guest AS int)"
+                "              + floor(random() * CAST(:guests AS int))::int AS guest,"
+                "              1000 + floor(random() * CAST(:parties AS int))::int AS party,"
+                "              random() AS r"
+                "       FROM generate_series(1, CAST(:want AS int))) g"
+                " JOIN parties p ON p.id = g.party"
+                " ON CONFLICT DO NOTHING",
+                first_guest=1000 + cohort,
+                guests=users - cohort,
+                parties=parties,
+                want=want,
+            )
+            done = int(tx.scalar("SELECT count(*) FROM invites"))
+        seed += 1
+        progress("invites", done, invites)
+    with db.pool().connection() as conn:
+        conn.execute_simple("VACUUM ANALYZE")
+    return [f"bench-{n}" for n in range(cohort)]
+
+
+def explain(auth_uid: str) -> list[str]:
+    from realm import db, parties
+
+    with db.transaction() as tx:
+        rows = tx.all(
+            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + parties.list_sql("invited"),
+            uid=auth_uid,
+            status="invited",
+            limit=21,
+            after_start=parties._NO_CURSOR[0],
+            after_id=0,
+        )
+    return [row["QUERY PLAN"] for row in rows]
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def servers(port: int) -> dict[str, list[str]]:
+    return {
+        "realm serve (werkzeug, all functions)": [
+            _bin("realm"),
+            "serve",
+            "--no-seed",
+            "--port",
+            str(port),
+        ],
+        "functions-framework (gunicorn, as deployed)": [
+            _bin("functions-framework"),
+            "--target",
+            "list_parties",
+            "--source",
+            str(REPO / "functions/list_parties/main.py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+    }
+
+
+def measure(cohort: list[str], seconds: float, log_dir: Path) -> list[tuple[str, Load]]:
+    from realm.config import settings
+    from realm.devstack import tokens
+    from realm.devstack.ports import free_port
+
+    paths = [
+        ("/?view=invited&limit=20", tokens.mint(settings, uid, lifetime=7200))
+        for uid in cohort[:200]
+    ]
+    results = []
+    for kind, _ in servers(0).items():
+        port = free_port()
+        command = servers(port)[kind]
+        prefix = "/list-parties" if command[1] == "serve" else ""
+        kind_paths = [(prefix + path, token) for path, token in paths]
+        with server_process(command, port, dict(os.environ), log_dir / "server.log"):
+            first_ok(port, kind_paths[0][0], kind_paths[0][1], 30)
+            for clients in (1, 8):
+                results.append((kind, load(port, kind_paths, clients, seconds)))
+    return results
+
+
+def cold_starts(cohort: list[str], runs: int, log_dir: Path) -> list[float]:
+    from realm.config import settings
+    from realm.devstack import tokens
+    from realm.devstack.ports import free_port
+
+    token = tokens.mint(settings, cohort[0], lifetime=7200)
+    times = []
+    for _ in range(runs):
+        port = free_port()
+        started = time.perf_counter()
+        command = servers(port)["functions-framework (gunicorn, as deployed)"]
+        with (log_dir / "cold.log").open("wb") as output:
+            process = subprocess.Popen(
+                command, env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT, cwd=REPO
+            )
+            try:
+                answered = first_ok(port, "/?view=invited&limit=20", token, 30)
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+        times.append(answered - started)
+    return times
+
+
+def import_times(runs: int) -> tuple[list[float], list[float], list[str]]:
+    """`python -X importtime` of list-parties' main.py: (framework ms, main.py ms, forbidden)."""
+    framework, main, loaded = [], [], set()
+    code = (
+        "import functions_framework, sys; import main; "
+        f"print([m for m in {FORBIDDEN!r} if m in sys.modules])"
+    )
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO / "functions/list_parties")},
+            check=True,
+        )
+        cumulative = {}
+        for line in result.stderr.splitlines():
+            match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)
+            if match and not match[2].startswith(" "):
+                cumulative[match[2]] = int(match[1]) / 1000
+        framework.append(cumulative["functions_framework"])
+        main.append(cumulative["main"])
+        loaded |= set(eval(result.stdout.strip()))  # noqa: S307 - our own list literal
+    return framework, main, sorted(loaded)
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invites", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--cold-runs", type=int, default=7)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="realm-bench-"))
+    os.environ.update(REALM_ENV="local", REALM_STATE_DIR=str(workdir / "state"))
+    os.environ.pop("DATABASE_URL", None)
+    from realm.devstack.stack import Stack
+
+    stack = Stack()
+    try:
+        stack.postgres(durable=False)
+        from realm import db, schema
+
+        schema.migrate(db.pool())
+        rows, plans = [], {}
+        for size in (args.small, args.invites):
+            cohort = fill(size)
+            plans[size] = explain(cohort[0])
+            for kind, result in measure(cohort, args.seconds, workdir):
+                rows.append(
+                    [
+                        f"{size:,}",
+                        kind,
+                        result.clients,
+                        result.requests,
+                        f"{result.p50_ms:.2f}",
+                        f"{result.p99_ms:.2f}",
+                        f"{result.rps:.0f}",
+                    ]
+                )
+        cold = cold_starts(cohort, args.cold_runs, workdir)
+        framework, main_ms, forbidden = import_times(args.cold_runs)
+    finally:
+        stack.stop()
+
+    users, parties, _ = _sizes(args.invites)
+    print(
+        f"\nlist-parties, view=invited, 20 rows; {users:,} users, {parties:,} parties at the "
+        f"large size; {args.seconds:.0f}s per run; 2-core machine, client on the same machine\n"
+    )
+    print(table(rows, ["invites", "server", "clients", "requests", "p50 ms", "p99 ms", "req/s"]))
+    print(
+        f"\ncold start (process start -> first 200, functions-framework, {len(cold)} runs): "
+        f"median {statistics.median(cold):.3f}s, min {min(cold):.3f}s, max {max(cold):.3f}s"
+    )
+    print(
+        f"import time (-X importtime, median of {len(main_ms)}): functions_framework "
+        f"{statistics.median(framework):.0f} ms; main.py on top of it "
+        f"{statistics.median(main_ms):.0f} ms; cloud client / PIL modules loaded: "
+        f"{forbidden or 'none'}"
+    )
+    for size, plan in plans.items():
+        print(f"\nEXPLAIN ANALYZE at {size:,} invites:\n  " + "\n  ".join(plan))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
