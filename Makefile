@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check openapi build bench deps clean
+.PHONY: run test lint typecheck check openapi build checkov deps clean
 
 run: $(STAMP) deps
 	$(BIN)/realm serve
@@ -26,6 +26,12 @@ check: lint typecheck test
 
 openapi: $(STAMP)
 	$(BIN)/realm openapi
+
+build: $(STAMP)
+	$(BIN)/python -m deploy.build
+
+checkov: $(STAMP)
+	deploy/checkov.sh
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -49,4 +55,4 @@ deps:
 	  else echo "PostgreSQL is missing: sudo apt-get install postgresql (or set DATABASE_URL)"; exit 1; fi; }
 
 clean:
-	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache
