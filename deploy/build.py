@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         built = build_all(args.out, args.functions)
-    except BuildError as exc:
+    except (BuildError, gateway.GatewayError) as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 1
     for b in built:

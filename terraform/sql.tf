@@ -32,7 +32,7 @@ resource "google_sql_database_instance" "main" {
     ip_configuration {
       ipv4_enabled = true
       ssl_mode     = "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
-      # No authorized_networks block: no address range, 0.0.0.0/0 least of all, may connect
+      # No authorized_networks block: no address range, the whole internet least of all, may connect
       # directly.
     }
 

@@ -90,7 +90,8 @@ def function_folders() -> list[str]:
 def block(body: dict[str, Any], name: str) -> dict[str, Any]:
     """The single nested block ``name`` of a resource body."""
     found = body.get(name)
-    assert isinstance(found, list) and len(found) == 1, f"expected one {name} block, got {found!r}"
+    assert isinstance(found, list), f"expected a {name} block, got {found!r}"
+    assert len(found) == 1, f"expected one {name} block, got {found!r}"
     inner = found[0]
     assert isinstance(inner, dict)
     return inner

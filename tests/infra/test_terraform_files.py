@@ -48,7 +48,11 @@ def test_google_provider_is_pinned_to_6_x_and_google_beta_is_used_only_where_nee
     assert required["google"]["source"] == "hashicorp/google"
     assert required["google"]["version"] == "~> 6.0"
     assert required["google-beta"]["version"] == "~> 6.0"
-    beta = {rtype for (rtype, _), body in terraform.resources.items() if "google-beta" in str(body.get("provider", ""))}
+    beta = {
+        rtype
+        for (rtype, _), body in terraform.resources.items()
+        if "google-beta" in str(body.get("provider", ""))
+    }
     assert beta <= BETA_ONLY, f"google-beta used where GA suffices: {sorted(beta - BETA_ONLY)}"
     for (rtype, name), body in terraform.resources.items():
         if rtype in BETA_ONLY:

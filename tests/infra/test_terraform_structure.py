@@ -49,7 +49,7 @@ def test_every_folder_in_functions_has_a_deployed_function_and_its_own_service_a
 def test_every_topic_has_a_subscription_into_a_function_and_a_dead_letter_topic(
     terraform: Terraform, functions: dict[str, dict[str, Any]]
 ) -> None:
-    assert set(terraform.locals["topics"].removeprefix("${toset(").removesuffix(")}").strip("[]").replace('"', "").replace(" ", "").split(",")) == TOPICS
+    assert set(re.findall(r"[a-z]+-[a-z]+", terraform.locals["topics"])) == TOPICS
     subscribed = {t for f in functions.values() for t in f["subscribes"]}
     assert subscribed == TOPICS, f"topics without a subscriber: {sorted(TOPICS - subscribed)}"
     published = {t for f in functions.values() for t in f["publishes"]}
@@ -67,8 +67,7 @@ def test_event_functions_retry_with_a_bounded_policy_before_dead_lettering(
     terraform: Terraform, functions: dict[str, dict[str, Any]]
 ) -> None:
     events = {k for k, f in functions.items() if f["trigger"] == "pubsub"}
-    assert events == {"notify_guest", "make_thumbnail"} & set(functions) | events
-    assert events, "no event function declared"
+    assert events == {"notify_guest", "make_thumbnail"}
     push = terraform.resource("google_pubsub_subscription", "push")
     retry = block(push, "retry_policy")
     assert retry["minimum_backoff"] == "10s"
@@ -78,9 +77,10 @@ def test_event_functions_retry_with_a_bounded_policy_before_dead_lettering(
     oidc = block(block(push, "push_config"), "oidc_token")
     assert oidc["service_account_email"] == "${google_service_account.pusher.email}"
     # Push endpoints are the event functions themselves, each invocable by the pusher only.
-    assert "google_cloudfunctions2_function.function[each.value.function]" in block(
-        push, "push_config"
-    )["push_endpoint"]
+    assert (
+        "google_cloudfunctions2_function.function[each.value.function]"
+        in block(push, "push_config")["push_endpoint"]
+    )
     for k in events:
         assert functions[k]["public"] is False
 
@@ -90,7 +90,8 @@ def test_no_iam_member_anywhere_is_all_users_or_all_authenticated_users(
 ) -> None:
     for (rtype, name), body in terraform.resources.items():
         text = str({k: v for k, v in body.items() if k in ("member", "members", "binding")})
-        assert "allUsers" not in text and "allAuthenticatedUsers" not in text, f"{rtype}.{name}"
+        assert "allUsers" not in text, f"{rtype}.{name}"
+        assert "allAuthenticatedUsers" not in text, f"{rtype}.{name}"
     assert "allUsers" not in terraform.text.replace("#", "")
     assert "allAuthenticatedUsers" not in terraform.text
 
@@ -113,9 +114,9 @@ def test_functions_are_invoked_only_by_the_gateway_the_scheduler_or_pubsub_push(
     public = {k for k, f in functions.items() if f["public"]}
     assert "relay_outbox" not in public
     assert public == {k for k, f in functions.items() if f["trigger"] == "http"} - {"relay_outbox"}
-    ingress = block(terraform.resource("google_cloudfunctions2_function", "function"), "service_config")[
-        "ingress_settings"
-    ]
+    ingress = block(
+        terraform.resource("google_cloudfunctions2_function", "function"), "service_config"
+    )["ingress_settings"]
     assert "ALLOW_INTERNAL_ONLY" in ingress
 
 
@@ -136,7 +137,7 @@ def test_cloud_sql_is_closed_to_networks_uses_iam_auth_tls_backups_pitr_and_dele
     settings = block(instance, "settings")
     ip = block(settings, "ip_configuration")
     assert "authorized_networks" not in ip, "no authorized network may be declared"
-    assert "0.0.0.0" not in str(terraform.resources)
+    assert "0.0.0.0" not in str(terraform.resources)  # noqa: S104 - looked for, not bound
     assert ip["ssl_mode"] in ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
     flags = {f["name"]: f["value"] for f in settings["database_flags"]}
     assert flags["cloudsql.iam_authentication"] == "on"
@@ -197,11 +198,11 @@ def test_roles_are_granted_on_the_one_resource_they_concern(terraform: Terraform
 def test_every_function_gets_the_environment_the_cloud_configuration_requires(
     terraform: Terraform,
 ) -> None:
-    env = block(terraform.resource("google_cloudfunctions2_function", "function"), "service_config")[
-        "environment_variables"
-    ]
+    env = block(
+        terraform.resource("google_cloudfunctions2_function", "function"), "service_config"
+    )["environment_variables"]
     keys = set(terraform.locals["common_env"]) | set(re.findall(r"\b(REALM_[A-Z_]+)\s*=", env))
-    assert CLOUD_ENV <= keys, f"missing: {sorted(CLOUD_ENV - keys)}"
+    assert keys >= CLOUD_ENV, f"missing: {sorted(CLOUD_ENV - keys)}"
     assert terraform.locals["common_env"]["REALM_ENV"] == "cloud"
 
 
@@ -241,7 +242,8 @@ def test_ci_identity_is_federated_and_limited_to_the_deploy_branch(terraform: Te
     assert "refs/heads/${var.deploy_branch}" in provider["attribute_condition"]
     assert terraform.default("deploy_branch") == "production"
     roles = str(terraform.locals["deployer_roles"])
-    assert "roles/owner" not in roles and "roles/editor" not in roles
+    assert "roles/owner" not in roles
+    assert "roles/editor" not in roles
 
 
 @pytest.mark.parametrize("folder", ["notify_guest", "make_thumbnail"])
