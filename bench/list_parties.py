@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -265,6 +266,7 @@ def main() -> int:
         framework, main_ms, forbidden = import_times(args.cold_runs)
     finally:
         stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     users, parties, _ = _sizes(args.invites)
     print(

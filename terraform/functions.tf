@@ -59,6 +59,8 @@ resource "google_cloudfunctions2_function" "function" {
     environment_variables = merge(local.common_env, {
       REALM_DB_USER      = local.db_user[each.key]
       REALM_DB_POOL_SIZE = tostring(each.value.pool_size)
+      # Signed photo URLs are signed as this account through IAM signBlob (no key file).
+      REALM_SIGNER_EMAIL = google_service_account.function[each.key].email
     })
   }
 

@@ -17,7 +17,9 @@ locals {
   #   db            "write" | "read" | "none": an IAM database user is created unless "none";
   #                 the migrate step grants it SELECT only ("read") or DML ("write").
   #   publishes     topics it may publish to (roles/pubsub.publisher on each topic only).
-  #   bucket_roles  roles on the media bucket only.
+  #   bucket_roles  roles on the media bucket only. Uploads need objectUser: they delete the
+  #                 original again when the transaction that records it fails. A signed URL
+  #                 reads as its signer, so every function that signs one can view objects.
   #   signs_urls    signs V4 URLs with IAM signBlob as itself (token creator on its own SA).
   #   firestore     writes notification documents.
   #   max_instances, concurrency, pool_size: see the connection budget below.
@@ -32,17 +34,17 @@ locals {
   functions = {
     signup = {
       trigger       = "http", public = true, db = "write", publishes = ["photo-uploaded"], subscribes = []
-      bucket_roles  = ["roles/storage.objectCreator", "roles/storage.objectViewer"], signs_urls = true, firestore = false
+      bucket_roles  = ["roles/storage.objectUser"], signs_urls = true, firestore = false
       max_instances = 5, concurrency = 4, pool_size = 2, memory = "512Mi", timeout = 60
     }
     photo_upload = {
       trigger       = "http", public = true, db = "write", publishes = ["photo-uploaded"], subscribes = []
-      bucket_roles  = ["roles/storage.objectCreator", "roles/storage.objectViewer"], signs_urls = true, firestore = false
+      bucket_roles  = ["roles/storage.objectUser"], signs_urls = true, firestore = false
       max_instances = 5, concurrency = 4, pool_size = 2, memory = "512Mi", timeout = 60
     }
     create_party = {
       trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
-      bucket_roles  = [], signs_urls = false, firestore = false
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
       max_instances = 5, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
     }
     create_invite = {

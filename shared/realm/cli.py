@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     stack = Stack()
     try:
         stack.postgres(durable=True)
+        stack.storage(durable=True)
         from realm import db, schema
         from realm.config import settings
         from realm.devstack import seed, server, tokens
@@ -37,10 +38,12 @@ def _serve(args: argparse.Namespace) -> int:
             print("seed data loaded (hosts 12-16, guests 20-24, parties 37-41)")
         assert settings.local_key_file is not None
         tokens.ensure_key(settings.local_key_file)
+        events = _start_events(stack, settings.state_dir, settings.project_id)
         httpd = server.make(args.host, args.port, server.build_app())
         base = f"http://{args.host}:{httpd.server_port}"
         for name in server.function_names():
             print(f"  {base}/{server.deployed_name(name)}")
+        _wire_events(stack, events, settings.project_id, base, args.relay_every)
         print(
             f"serving on {base}  (token: .venv/bin/realm token host-1; Ctrl-C stops all)",
             flush=True,
@@ -50,6 +53,65 @@ def _serve(args: argparse.Namespace) -> int:
         print("\nstopping")
     finally:
         stack.stop()
+    return 0
+
+
+def _start_events(stack: Any, state: Any, project: str) -> Any:
+    """Pub/Sub + Firestore emulators when installed (before any client reads their
+    variables), else the in-process fallback, said in one line."""
+    from realm.devstack import emulators
+    from realm.devstack.server import REPO_ROOT
+
+    events = emulators.start_local(stack, state, project, REPO_ROOT / "firestore.rules")
+    if events.mode == "fallback":
+        from realm.notifications import local_feed_path
+
+        print(
+            f"events: gcloud emulators {events.why_fallback}; using the in-process"
+            f" fallback (events are POSTed straight to /notify-guest, notifications are"
+            f" written to {local_feed_path()})",
+            flush=True,
+        )
+    return events
+
+
+def _wire_events(
+    stack: Any, events: Any, project: str, base: str, relay_every: float | None
+) -> None:
+    from realm.devstack import emulators, server
+
+    served = [server.deployed_name(name) for name in server.function_names()]
+    for path in events.wire(project, base, served):
+        print(f"push subscription {path.rsplit('/', 1)[-1]}")
+    if relay_every is None:
+        # In a test run a relay runs only when a test asks for one.
+        relay_every = 0.0 if os.environ.get("REALM_ENV") == "test" else 10.0
+    if relay_every > 0:
+        timer = emulators.RelayTimer(base, relay_every).start()
+        stack.started("relay timer", timer.stop)
+        print(f"relay-outbox runs every {relay_every:g}s")
+
+
+def _notifications(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from realm.config import settings
+    from realm.devstack import emulators
+
+    # A running `realm serve` wrote where its emulators listen.
+    for name, value in emulators.read_hosts(settings.state_dir).items():
+        os.environ.setdefault(name, value)
+    from realm import notifications
+
+    feed = notifications.default_feed()
+    items = feed.recent(args.auth_uid, limit=args.limit)
+    print(f"{len(items)} notification(s) for {args.auth_uid} ({feed.name}), newest first")
+    for item in items:
+        created = item.get("created_at")
+        when = created.isoformat() if isinstance(created, datetime) else str(created)
+        unread = "" if item.get("read") else "  [unread]"
+        print(f"{when}  {item.get('type')}  {item.get('title')}: {item.get('body')}{unread}")
+        print(f"    party {item.get('party_id')}, invite {item.get('invite_id')}, id {item['id']}")
     return 0
 
 
@@ -105,7 +167,19 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     serve.add_argument("--no-seed", action="store_true", help="do not load the seed data")
+    serve.add_argument(
+        "--relay-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="call relay-outbox this often (default 10, in a test run 0: never)",
+    )
     serve.set_defaults(run=_serve)
+
+    notes = commands.add_parser("notifications", help="print a user's notifications, newest first")
+    notes.add_argument("auth_uid")
+    notes.add_argument("--limit", type=int, default=50)
+    notes.set_defaults(run=_notifications)
 
     commands.add_parser("migrate", help="apply pending migrations").set_defaults(run=_migrate)
     commands.add_parser("seed", help="load the seed data").set_defaults(run=_seed)

@@ -31,6 +31,7 @@ class Settings:
     db_instance: str | None
     db_name: str
     db_user: str | None
+    db_ip_type: str
     db_pool_size: int
     state_dir: Path
     local_key_file: Path | None
@@ -41,6 +42,11 @@ class Settings:
     media_bucket: str | None
     local_media_dir: Path
     public_base_url: str
+    # gcp-storage-emulator (local runs and tests): media go there instead of local_media_dir.
+    storage_emulator_host: str | None
+    # The service account that signs photo URLs (IAM signBlob); found from the metadata
+    # server when unset.
+    signer_email: str | None
 
     @property
     def issuer(self) -> str:
@@ -61,6 +67,13 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 
@@ -113,6 +126,9 @@ def load(env: Mapping[str, str]) -> Settings:
     media_bucket = env.get("REALM_MEDIA_BUCKET") or None
     if cloud and media_bucket is None:
         raise ConfigError("REALM_MEDIA_BUCKET: required when REALM_ENV=cloud")
+    storage_emulator_host = env.get("STORAGE_EMULATOR_HOST") or None
+    if cloud and storage_emulator_host is not None:
+        raise ConfigError("STORAGE_EMULATOR_HOST: refused when REALM_ENV=cloud")
 
     return Settings(
         env=realm_env,
@@ -121,6 +137,7 @@ def load(env: Mapping[str, str]) -> Settings:
         db_instance=db_instance,
         db_name=env.get("REALM_DB_NAME") or "realm",
         db_user=db_user,
+        db_ip_type=_choice(env, "REALM_DB_IP_TYPE", ("PUBLIC", "PRIVATE", "PSC"), "PUBLIC"),
         db_pool_size=_int(env, "REALM_DB_POOL_SIZE", 5, 1, 100),
         state_dir=state_dir,
         local_key_file=local_key_file,
@@ -133,6 +150,8 @@ def load(env: Mapping[str, str]) -> Settings:
         media_bucket=media_bucket,
         local_media_dir=Path(env.get("REALM_LOCAL_MEDIA_DIR") or state_dir / "media").absolute(),
         public_base_url=(env.get("REALM_PUBLIC_BASE_URL") or "http://127.0.0.1:8080").rstrip("/"),
+        storage_emulator_host=storage_emulator_host,
+        signer_email=env.get("REALM_SIGNER_EMAIL") or None,
     )
 
 

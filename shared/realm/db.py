@@ -104,7 +104,11 @@ def _cloud_sql_factory(config: Settings) -> ConnectionFactory:
 
     # Lazy refresh: a function instance may be frozen between requests, so background refresh
     # tasks would be starved; refreshing when a connection is made is the documented choice.
-    connector = Connector(refresh_strategy="lazy", ip_type=IPTypes.PRIVATE, enable_iam_auth=True)
+    # The public IP admits no network at all (no authorized networks); only the connector's
+    # mTLS with an ephemeral certificate for this IAM identity gets in, so no VPC is needed.
+    connector = Connector(
+        refresh_strategy="lazy", ip_type=IPTypes[config.db_ip_type], enable_iam_auth=True
+    )
 
     def connect() -> CoreConnection:
         conn: CoreConnection = connector.connect(

@@ -38,6 +38,18 @@ class RuleViolation(DomainError):
     code = "rule_violation"
 
 
+class TooLarge(DomainError):
+    """The input is over a size limit."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(DomainError):
+    """The input is not of a type we accept (judged by its content, not its name)."""
+
+    code = "unsupported_media_type"
+
+
 class SignupRequired(Forbidden):
     code = "signup_required"
 

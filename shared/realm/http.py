@@ -24,7 +24,15 @@ from realm.auth import Caller, InvalidToken, KeysUnavailable, verifier
 from realm.config import settings
 from realm.cursors import InvalidCursor
 from realm.db import PoolExhausted
-from realm.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
+from realm.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RuleViolation,
+    TooLarge,
+    UnsupportedMedia,
+)
 from realm.logs import log, trace, trace_from_headers
 
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
@@ -32,6 +40,8 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Forbidden, 403),
     (Conflict, 409),
     (RuleViolation, 422),
+    (TooLarge, 413),
+    (UnsupportedMedia, 415),
 )
 _JSON = "application/json"
 
@@ -200,11 +210,22 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
         raise HttpError(405, "method_not_allowed", f"Use {allow}.", headers={"Allow": allow})
     caller = authenticate(request)
     arguments: dict[str, Any] = {}
-    if spec.body is not None:
+    # An endpoint may accept JSON and a multipart form (photo-upload): the handler then gets
+    # either ``body`` or ``form`` and ``files``, by the request's content type.
+    as_form = spec.form is not None and (
+        spec.body is None or request.mimetype == "multipart/form-data"
+    )
+    if spec.body is not None and not as_form:
+        if spec.form is not None and request.mimetype != _JSON:
+            raise HttpError(
+                415,
+                "unsupported_media_type",
+                "Send the body as application/json or multipart/form-data.",
+            )
         arguments["body"] = parse_json(request, spec.body, spec.max_bytes)
     if spec.query is not None:
         arguments["query"] = parse_query(request, spec.query)
-    if spec.form is not None:
+    if spec.form is not None and as_form:
         arguments["form"], arguments["files"] = parse_form(
             request, spec.form, spec.files, spec.max_bytes
         )

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from realm import clock, outbox
-from realm.outbox import OutboxTx
 from realm.errors import Conflict, Forbidden, NotFound, RuleViolation
+from realm.outbox import OutboxTx
 from realm.users import id_for
 
 Response = Literal["confirmed", "declined"]

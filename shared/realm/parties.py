@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from uuid import UUID
 
-from realm import clock, cursors
+from realm import clock, cursors, photo_urls
 from realm.db import Tx
 from realm.errors import RuleViolation
-from realm.users import PhotoRef, id_for
+from realm.users import PhotoRef, id_for, photo_ref
 
 View = Literal["invited", "confirmed", "hosting"]
 _NO_CURSOR = (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), 0)
@@ -44,16 +43,13 @@ class Page:
 
 _COLUMNS = """
     p.id, p.flat, p.title, p.description, p.capacity, p.first_entry, p.last_entry,
-    h.id AS host_id, h.display_name AS host_name, ph.id AS photo_id, ph.status AS photo_status
+    h.id AS host_id, h.display_name AS host_name, ph.id AS photo_id, ph.status AS photo_status,
+    ph.thumbnail_keys AS photo_keys
 """
 
 
 def _party(row: dict[str, Any]) -> Party:
-    photo = (
-        None
-        if row["photo_id"] is None
-        else PhotoRef(UUID(str(row["photo_id"])), row["photo_status"])
-    )
+    photo = photo_ref(row)
     return Party(
         id=row["id"],
         flat=row["flat"],
@@ -157,6 +153,8 @@ def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | Non
     rows = tx.all(list_sql(view), **params)
     if not rows:
         id_for(tx, auth_uid)  # an empty list, or a caller who never signed up?
+    # Signed URLs of the hosts' photos: the ones not cached yet are signed concurrently.
+    photo_urls.prefetch(row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready")
     parties = [_party(row) for row in rows[:limit]]
     more = len(rows) > limit
     next_cursor = cursors.encode(parties[-1].first_entry, parties[-1].id) if more else None

@@ -16,12 +16,16 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
+# defer_build: a function builds the validators of the few models it uses, on first use,
+# instead of every model of the API at import (most of this module's import time otherwise).
+
+
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(from_attributes=True, frozen=True)
+    model_config = ConfigDict(from_attributes=True, frozen=True, defer_build=True)
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -80,6 +84,10 @@ class PhotoUploadRequest(Request):
         str | None,
         Field(default=None, description="Informational: the type is read from the content."),
     ]
+
+
+class PhotoUploadForm(Request):
+    """The multipart form of photo-upload: just the ``photo`` file part."""
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -149,10 +157,14 @@ class PhotoAcceptedOut(Response):
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: Annotated[str, Field(examples=["validation_error"])]
     message: str
     details: list[dict[str, Any]]
 
 
 class ErrorOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: ErrorBody

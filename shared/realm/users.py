@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from realm import photo_urls
 from realm.db import Tx, UniqueViolation
 from realm.errors import Conflict, NotFound, SignupRequired
 
@@ -14,6 +16,17 @@ from realm.errors import Conflict, NotFound, SignupRequired
 class PhotoRef:
     id: UUID
     status: str
+    # When ready: "display", "512", "128" → URL (signed and time-limited in the cloud).
+    urls: dict[str, str] | None = None
+
+
+def photo_ref(row: dict[str, Any]) -> PhotoRef | None:
+    """The photo of a row selected with ``photo_id``, ``photo_status`` and ``photo_keys``."""
+    if row["photo_id"] is None:
+        return None
+    status = str(row["photo_status"])
+    keys = row["photo_keys"] if status == "ready" else None
+    return PhotoRef(UUID(str(row["photo_id"])), status, photo_urls.urls_for(keys))
 
 
 @dataclass(frozen=True)
@@ -31,23 +44,22 @@ class User:
 _SELECT_USER = """
 SELECT u.id, u.auth_uid, u.display_name, u.email, u.phone, u.created_at,
        EXISTS (SELECT 1 FROM parties p WHERE p.host_id = u.id) AS is_host,
-       ph.id AS photo_id, ph.status AS photo_status
+       ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
 FROM users u
 LEFT JOIN photos ph ON ph.id = u.photo_id
 """
 
 
-def _user(row: dict[str, object]) -> User:
-    photo_id = row["photo_id"]
+def _user(row: dict[str, Any]) -> User:
     return User(
-        id=int(row["id"]),  # type: ignore[call-overload]
+        id=int(row["id"]),
         auth_uid=str(row["auth_uid"]),
         display_name=str(row["display_name"]),
         email=str(row["email"]),
         phone=row["phone"] if row["phone"] is None else str(row["phone"]),
         is_host=bool(row["is_host"]),
-        photo=None if photo_id is None else PhotoRef(UUID(str(photo_id)), str(row["photo_status"])),
-        created_at=row["created_at"],  # type: ignore[arg-type]
+        photo=photo_ref(row),
+        created_at=row["created_at"],
     )
 
 

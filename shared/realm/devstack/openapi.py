@@ -73,10 +73,8 @@ def _operation(name: str, spec: Endpoint) -> dict[str, Any]:
         form = spec.form.model_json_schema()
         for file_part in spec.files:
             form["properties"][file_part] = {"type": "string", "format": "binary"}
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"multipart/form-data": {"schema": form}},
-        }
+        request_body = operation.setdefault("requestBody", {"required": True, "content": {}})
+        request_body["content"]["multipart/form-data"] = {"schema": form}
     responses: dict[str, Any] = {
         str(spec.status): {
             "description": "Success",

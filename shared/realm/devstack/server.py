@@ -57,13 +57,24 @@ def build_app(directory: Path | None = None, extra: dict[str, Any] | None = None
     mounts: dict[str, Any] = {}
     for folder in function_names(base):
         mounts["/" + deployed_name(folder)] = _at_root(
-            functions_framework.create_app(target=folder, source=str(base / folder / "main.py"))  # type: ignore[no-untyped-call]
+            # "http" unless the function registered itself (@cloud_event): functions-framework
+            # otherwise takes the previous function's type from FUNCTION_SIGNATURE_TYPE, which
+            # it sets as a side effect.
+            functions_framework.create_app(  # type: ignore[no-untyped-call]
+                target=folder, source=str(base / folder / "main.py"), signature_type="http"
+            )
         )
+    from realm.devstack import media_files
+
+    mounts["/media"] = media_files.app  # photo URLs, as signed URLs are in the cloud
     mounts.update(extra or {})
     return DispatcherMiddleware(_not_found, mounts)
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # Keep-alive, as werkzeug gives its own handler on a threaded server.
+    protocol_version = "HTTP/1.1"
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Every function already logs one structured line per request."""
 

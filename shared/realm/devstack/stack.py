@@ -43,6 +43,27 @@ class Stack:
         os.environ["DATABASE_URL"] = server.url
         print(f"PostgreSQL {server.data_dir} on 127.0.0.1:{server.port}")
 
+    def storage(self, *, durable: bool) -> None:
+        """Starts gcp-storage-emulator and points STORAGE_EMULATOR_HOST and REALM_MEDIA_BUCKET
+        at it, unless an emulator is given; without the package, media go to a directory."""
+        from realm.devstack import storage_emulator
+
+        if os.environ.get("STORAGE_EMULATOR_HOST"):
+            print(f"using STORAGE_EMULATOR_HOST={os.environ['STORAGE_EMULATOR_HOST']}")
+            return
+        if not storage_emulator.available():
+            print("gcp-storage-emulator is not installed: media are kept in a local directory")
+            return
+        emulator = storage_emulator.StorageEmulator(
+            state_dir() / "logs" / "storage-emulator.log",
+            data_dir=state_dir() / "storage" if durable else None,
+            bucket=os.environ.get("REALM_MEDIA_BUCKET") or storage_emulator.BUCKET,
+        ).start()
+        self.started("storage emulator", emulator.stop)
+        os.environ["STORAGE_EMULATOR_HOST"] = emulator.host
+        os.environ["REALM_MEDIA_BUCKET"] = emulator.bucket
+        print(f"storage emulator on {emulator.host}, bucket {emulator.bucket}")
+
     def stop(self) -> None:
         if os.getpid() != self._owner:
             return

@@ -1,0 +1,28 @@
+"""relay-outbox: publishes the outbox rows still pending. HTTP, invoked every minute by Cloud
+Scheduler (private, IAM/OIDC in the cloud; open on loopback locally, where a timer calls it).
+
+Answers 200 with the run's report, or 503 when some events could not be published (they stay
+pending, with their attempts and last error recorded, for the next run)."""
+
+import json
+
+import functions_framework
+from werkzeug.wrappers import Request, Response
+
+from realm import relay
+
+
+@functions_framework.http
+def relay_outbox(request: Request) -> Response:
+    if request.method != "POST":
+        return Response(
+            json.dumps(
+                {"error": {"code": "method_not_allowed", "message": "Use POST.", "details": []}}
+            ),
+            405,
+            headers={"Allow": "POST"},
+            content_type="application/json",
+        )
+    report = relay.run()
+    status = 503 if report.failed else 200
+    return Response(json.dumps(report.as_dict()), status, content_type="application/json")

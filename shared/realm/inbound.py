@@ -1,0 +1,114 @@
+"""Receiving events: what every event function does before its own work.
+
+A pushed Pub/Sub message reaches an event function as a CloudEvent whose data is
+``{"message": {"data": <base64 of the event JSON>, "attributes": {...}, ...}, ...}``, both
+in the cloud (Eventarc) and locally (functions-framework converts the emulator's push body).
+``decode`` turns that into an ``InboundEvent`` or raises ``Unusable``.
+
+Delivery is at least once, so what an event function does must be idempotent on
+``event_id``. notify-guest gets that from create-if-absent documents and needs no database;
+a function whose effect lives in PostgreSQL records ``(subscriber, event_id)`` in
+``processed_events`` in the same transaction as its effect (``first_time``).
+
+An unusable or over-age event is *acknowledged* (the function returns normally, so the push
+gets a 2xx) and logged: retrying it could never succeed, and Pub/Sub would retry it for days.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from realm.config import settings
+
+if TYPE_CHECKING:
+    from realm import db
+
+
+class Unusable(Exception):
+    """The message is not an event we can act on; acknowledge it and log why."""
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    event_id: uuid.UUID
+    type: str
+    occurred_at: AwareDatetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    event_id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    message_id: str | None
+
+    def age_seconds(self, now: datetime | None = None) -> float:
+        return ((now or datetime.now(UTC)) - self.occurred_at).total_seconds()
+
+    def too_old(self, now: datetime | None = None) -> bool:
+        return self.age_seconds(now) > settings.event_max_age_seconds
+
+
+def _cloud_event_data(cloud_event: Any) -> Any:
+    data = getattr(cloud_event, "data", None)
+    if isinstance(data, bytes | str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            raise Unusable("the CloudEvent data is not JSON") from None
+    return data
+
+
+def decode(cloud_event: Any) -> InboundEvent:
+    """The event carried by a pushed Pub/Sub message, or ``Unusable`` saying why not."""
+    data = _cloud_event_data(cloud_event)
+    message = data.get("message") if isinstance(data, dict) else None
+    if not isinstance(message, dict):
+        raise Unusable("no Pub/Sub message in the CloudEvent data")
+    raw = message.get("data")
+    if not isinstance(raw, str) or not raw:
+        raise Unusable("the Pub/Sub message has no data")
+    try:
+        payload = json.loads(base64.b64decode(raw, validate=True))
+    except (binascii.Error, ValueError):
+        raise Unusable("the message data is not base64-encoded JSON") from None
+    try:
+        envelope = _Envelope.model_validate(payload)
+    except ValidationError as error:
+        fields = sorted({".".join(map(str, item["loc"])) for item in error.errors()})
+        raise Unusable(f"the event lacks or mistypes: {', '.join(fields)}") from None
+    message_id = message.get("messageId") or message.get("message_id")
+    return InboundEvent(
+        envelope.event_id,
+        envelope.type,
+        envelope.occurred_at,
+        envelope.data,
+        str(message_id) if message_id is not None else None,
+    )
+
+
+def first_time(tx: db.Tx, subscriber: str, event_id: uuid.UUID) -> bool:
+    """Records that ``subscriber`` handles ``event_id`` in ``tx``; False if it already has.
+
+    Call it in the transaction that makes the event's effect: a concurrent duplicate waits on
+    the row lock and then sees the committed row, so the effect happens once.
+    """
+    return (
+        tx.one(
+            "INSERT INTO processed_events (subscriber, event_id) VALUES (:s, :e)"
+            " ON CONFLICT DO NOTHING RETURNING event_id",
+            s=subscriber,
+            e=event_id,
+        )
+        is not None
+    )

@@ -1,0 +1,197 @@
+"""The media store: where photo objects live.
+
+One small port, two adapters:
+
+* :class:`CloudStorage` — Google Cloud Storage through ``google-cloud-storage``. In the cloud it
+  authenticates as the function's own service account; locally and in tests the very same code
+  talks to ``gcp-storage-emulator`` because the client library honours ``STORAGE_EMULATOR_HOST``.
+* :class:`LocalDirectory` — plain files under ``REALM_LOCAL_MEDIA_DIR``, for local runs without
+  the emulator.
+
+:func:`store` picks one: Cloud Storage in the cloud and whenever the emulator is configured, the
+local directory otherwise. Objects are private in both: the app only ever sees time-limited
+URLs (``realm.photo_urls``), and locally the server serves only sanitized images.
+
+The read path (``me``, ``list-parties``) never imports this module; ``google.cloud.storage`` is
+imported only when a Cloud Storage adapter is first created.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from realm.config import Settings, settings
+
+if TYPE_CHECKING:
+    from google.cloud.storage import Bucket
+
+# The emulator's bucket when REALM_MEDIA_BUCKET is not set.
+LOCAL_BUCKET = "realm-local-media"
+
+
+class ObjectMissing(Exception):
+    """No object under this key."""
+
+
+class MediaStore(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def content_type(self, key: str) -> str: ...
+
+    def delete(self, key: str) -> None:
+        """Removes the object; a missing object is not an error."""
+
+    def keys(self, prefix: str) -> list[str]: ...
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"not an object key: {key!r}")
+    return key
+
+
+class CloudStorage:
+    """A bucket in Cloud Storage (or the storage emulator)."""
+
+    def __init__(self, bucket: str, project: str | None = None) -> None:
+        from google.cloud import storage
+
+        self.bucket_name = bucket
+        self._bucket: Bucket = storage.Client(project=project).bucket(bucket)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        blob = self._bucket.blob(_check_key(key))
+        # Objects never change once written (keys carry the photo id): caches may keep them.
+        blob.cache_control = "private, max-age=31536000, immutable"
+        blob.upload_from_string(data, content_type=content_type)
+
+    def get(self, key: str) -> bytes:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            data: bytes = self._bucket.blob(_check_key(key)).download_as_bytes()
+        except NotFound:
+            raise ObjectMissing(key) from None
+        return data
+
+    def content_type(self, key: str) -> str:
+        blob = self._bucket.get_blob(_check_key(key))
+        if blob is None:
+            raise ObjectMissing(key)
+        return str(blob.content_type or "application/octet-stream")
+
+    def delete(self, key: str) -> None:
+        from google.api_core.exceptions import NotFound
+
+        with suppress(NotFound):
+            self._bucket.blob(_check_key(key)).delete()
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(blob.name for blob in self._bucket.list_blobs(prefix=prefix))
+
+
+class LocalDirectory:
+    """Objects as files: ``<root>/<key>``, with its content type in ``<key>.content-type``."""
+
+    _TYPE_SUFFIX = ".content-type"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename: a reader never sees half an object, and concurrent writers of the
+        # same key leave one whole object.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        temporary.write_bytes(data)
+        temporary.replace(path)
+        Path(str(path) + self._TYPE_SUFFIX).write_text(content_type)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+
+    def content_type(self, key: str) -> str:
+        try:
+            return Path(str(self._path(key)) + self._TYPE_SUFFIX).read_text()
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        Path(str(path) + self._TYPE_SUFFIX).unlink(missing_ok=True)
+
+    def keys(self, prefix: str) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = (
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*")
+            if path.is_file()
+            and not path.name.endswith(self._TYPE_SUFFIX)
+            and not path.name.startswith(".")
+        )
+        return sorted(key for key in found if key.startswith(prefix))
+
+
+def uses_cloud_storage(config: Settings = settings) -> bool:
+    return config.env == "cloud" or config.storage_emulator_host is not None
+
+
+def make_store(config: Settings = settings) -> MediaStore:
+    if uses_cloud_storage(config):
+        return CloudStorage(config.media_bucket or LOCAL_BUCKET, project=config.project_id)
+    return LocalDirectory(config.local_media_dir)
+
+
+_store: MediaStore | None = None
+_store_lock = threading.Lock()
+
+
+def store() -> MediaStore:
+    """The process-wide store (its client and connections are reused across requests)."""
+    global _store
+    if _store is None:
+        with _store_lock:
+            if _store is None:
+                _store = make_store()
+    return _store
+
+
+# --- object keys (DESIGN §6: photos/{user_id}/{photo_id}/…) ---------------------------------
+
+
+def photo_prefix(user_id: int, photo_id: object) -> str:
+    return f"photos/{user_id}/{photo_id}/"
+
+
+def original_key(user_id: int, photo_id: object) -> str:
+    return photo_prefix(user_id, photo_id) + "original"
+
+
+def output_key(user_id: int, photo_id: object, name: str) -> str:
+    """A sanitized image: ``display``, ``512`` or ``128``."""
+    return photo_prefix(user_id, photo_id) + f"{name}.webp"
+
+
+SERVABLE_NAMES = frozenset({"display.webp", "512.webp", "128.webp"})
+
+
+def is_servable(key: str) -> bool:
+    """Only sanitized images are ever served; an original may carry a GPS location."""
+    parts = key.split("/")
+    return len(parts) == 4 and parts[0] == "photos" and parts[3] in SERVABLE_NAMES
