@@ -12,6 +12,10 @@ import functions_framework
 from realm import inbound, photos
 from realm.logs import log
 
+_not_an_event = inbound.acknowledge_non_event("make-thumbnail")
+functions_framework.errorhandler(400)(_not_an_event)
+functions_framework.errorhandler(415)(_not_an_event)
+
 
 @functions_framework.cloud_event
 def make_thumbnail(cloud_event: Any) -> None:

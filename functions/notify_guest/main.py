@@ -7,21 +7,11 @@ from typing import Any
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from realm import notifications
-from realm.logs import log
+from realm import inbound, notifications
 
-
-@functions_framework.errorhandler(400)  # type: ignore[untyped-decorator]
-@functions_framework.errorhandler(415)  # type: ignore[untyped-decorator]
-def _not_an_event(error: Exception) -> tuple[str, int]:
-    # functions-framework answers 400 (or 415) to a body that is neither a CloudEvent nor a
-    # Pub/Sub push.
-    # Retrying such a delivery can never succeed: acknowledge it, log it (without the body).
-    log.warning(
-        "acknowledged a request that is not a Pub/Sub push or a CloudEvent",
-        extra={"fields": {"subscriber": "notify-guest"}},
-    )
-    return "", 204
+_not_an_event = inbound.acknowledge_non_event("notify-guest")
+functions_framework.errorhandler(400)(_not_an_event)
+functions_framework.errorhandler(415)(_not_an_event)
 
 
 @functions_framework.cloud_event

@@ -10,19 +10,13 @@ import functions_framework
 from werkzeug.wrappers import Request, Response
 
 from realm import relay
+from realm.http import error_response
 
 
 @functions_framework.http
 def relay_outbox(request: Request) -> Response:
     if request.method != "POST":
-        return Response(
-            json.dumps(
-                {"error": {"code": "method_not_allowed", "message": "Use POST.", "details": []}}
-            ),
-            405,
-            headers={"Allow": "POST"},
-            content_type="application/json",
-        )
+        return error_response(405, "method_not_allowed", "Use POST.", headers={"Allow": "POST"})
     report = relay.run()
     status = 503 if report.failed else 200
     return Response(json.dumps(report.as_dict()), status, content_type="application/json")

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from realm.config import Settings, settings
+from realm.logs import log
 
 GOOGLE_CERTS_URL = (
     "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
@@ -35,6 +36,8 @@ CLOCK_SKEW_SECONDS = 60
 # stream of forged key ids must not turn into a stream of requests to Google.
 _MIN_REFETCH_SECONDS = 60.0
 _MAX_AGE = re.compile(r"max-age=(\d+)")
+_RETRY_AFTER_FAILURE_SECONDS = 5.0
+_STALE_GRACE_SECONDS = 3600.0
 
 
 class InvalidToken(Exception):
@@ -60,6 +63,7 @@ class GoogleKeys:
         self._keys: dict[str, RSAPublicKey] = {}
         self._expires = 0.0
         self._fetched = 0.0
+        self._retry_at = 0.0
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
@@ -81,20 +85,37 @@ class GoogleKeys:
         now = time.monotonic()
         self._keys = keys
         self._fetched = now
-        self._expires = now + (int(match[1]) if match else 0)
+        # Without a usable max-age, keep the keys for a minute rather than fetch per request.
+        self._expires = now + max(int(match[1]) if match else 0, _MIN_REFETCH_SECONDS)
 
     def key(self, kid: str) -> RSAPublicKey | None:
         now = time.monotonic()
         if now < self._expires and kid in self._keys:
             return self._keys[kid]
         with self._lock:
-            stale = time.monotonic() >= self._expires
-            unknown_and_due = (
-                kid not in self._keys and time.monotonic() - self._fetched >= _MIN_REFETCH_SECONDS
+            now = time.monotonic()
+            due = now >= self._expires or (
+                kid not in self._keys and now - self._fetched >= _MIN_REFETCH_SECONDS
             )
-            if stale or unknown_and_due:
-                self._fetch()
+            if due and now >= self._retry_at:
+                try:
+                    self._fetch()
+                except KeysUnavailable as error:
+                    # One caller tries again every few seconds; meanwhile the others are
+                    # served by the previous keys (still Google's) rather than queueing on a
+                    # fetch each, as long as those are not too old.
+                    self._retry_at = now + _RETRY_AFTER_FAILURE_SECONDS
+                    if not self._usable_when_stale(now):
+                        raise
+                    log.warning(
+                        "Firebase signing keys not refreshed, using the previous: %s", error
+                    )
+            elif due and not self._usable_when_stale(now):
+                raise KeysUnavailable("Firebase signing keys unavailable; retrying shortly")
             return self._keys.get(kid)
+
+    def _usable_when_stale(self, now: float) -> bool:
+        return bool(self._keys) and now < self._expires + _STALE_GRACE_SECONDS
 
 
 class LocalKeys:
@@ -207,11 +228,13 @@ def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     all of it, and it spares every function the library's import and per-token cost.
     """
     parts = token.split(".")
-    if len(parts) != 3 or len(token) > 8192:
+    # A Firebase header is under 200 characters; bounding it (and the whole token) bounds the
+    # JSON parser's work before the signature is checked.
+    if len(parts) != 3 or len(token) > 8192 or len(parts[0]) > 1024:
         raise InvalidToken("The token is not a JWT.")
     try:
         header, claims = json.loads(_b64(parts[0])), json.loads(_b64(parts[1]))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # deeply nested JSON is not a JWT
         raise InvalidToken("The token is not a JWT.") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise InvalidToken("The token is not a JWT.")

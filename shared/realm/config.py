@@ -52,10 +52,6 @@ class Settings:
     def issuer(self) -> str:
         return f"https://securetoken.google.com/{self.project_id}"
 
-    @property
-    def uses_local_tokens(self) -> bool:
-        return self.local_key_file is not None
-
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)
@@ -79,6 +75,9 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default
 
 def load(env: Mapping[str, str]) -> Settings:
     """Builds the settings from ``env``, raising ConfigError for the first bad variable."""
+    if "REALM_ENV" not in env and "K_SERVICE" in env:
+        # On Cloud Run (K_SERVICE is set there) a forgotten variable must not mean "local".
+        raise ConfigError("REALM_ENV: required on Cloud Functions / Cloud Run (set it to cloud)")
     raw_env = env.get("REALM_ENV", "local")
     realm_env = next((known for known in _ENVIRONMENTS if known == raw_env), None)
     if realm_env is None:

@@ -43,6 +43,14 @@ class PoolExhausted(Exception):
     """Every connection stayed busy for the whole wait: the instance is overloaded."""
 
 
+class DataRejected(Exception):
+    """PostgreSQL refused a value (SQLSTATE class 22 or 23): bad input, not a server fault."""
+
+    def __init__(self, sqlstate: str, message: str) -> None:
+        super().__init__(f"{sqlstate}: {message}")
+        self.sqlstate = sqlstate
+
+
 class UniqueViolation(Exception):
     """An INSERT or UPDATE hit a unique constraint; ``constraint`` names it."""
 
@@ -155,8 +163,13 @@ class Tx:
             return self._conn.execute_named(name, values, columns, input_funcs, statement)
         except DatabaseError as error:
             detail = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-            if detail.get("C") == "23505":
+            code = str(detail.get("C", ""))
+            if code == "23505":
                 raise UniqueViolation(detail.get("n", "")) from error
+            if code.startswith(("22", "23")):
+                # A data exception or a check constraint: input the models let through but
+                # the schema refuses. The models should have caught it; this keeps it a 4xx.
+                raise DataRejected(code, str(detail.get("M", ""))) from error
             raise
 
     def all(self, sql: str, **params: Any) -> list[Row]:

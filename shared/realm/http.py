@@ -17,13 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from realm import schemas
 from realm.auth import Caller, InvalidToken, KeysUnavailable, verifier
 from realm.config import settings
 from realm.cursors import InvalidCursor
-from realm.db import PoolExhausted
+from realm.db import DataRejected, PoolExhausted
 from realm.errors import (
     Conflict,
     DomainError,
@@ -44,6 +45,9 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (UnsupportedMedia, 415),
 )
 _JSON = "application/json"
+# werkzeug's multipart decoder applies this to its read buffer too (64 KiB chunks), so it
+# must stay well above that; the models bound each field far below it anyway.
+_MAX_FORM_FIELD_BYTES = 256 * 1024
 
 
 class HttpError(Exception):
@@ -186,6 +190,15 @@ def parse_form(
             f"Send a Content-Length of at most {limit} bytes.",
         )
     request.max_content_length = limit
+    # Text fields are names and addresses; werkzeug refuses a larger one (and more than 1000
+    # parts) with RequestEntityTooLarge while parsing.
+    request.max_form_memory_size = _MAX_FORM_FIELD_BYTES
+    try:
+        request.files  # noqa: B018 - parses the whole form, within the limits set above
+    except RequestEntityTooLarge:
+        raise HttpError(
+            413, "payload_too_large", "A form field or the form is too large."
+        ) from None
     unexpected = sorted(set(request.files) - set(files))
     if unexpected:
         raise HttpError(
@@ -239,6 +252,9 @@ def _map_error(error: Exception) -> Response:
     if isinstance(error, DomainError):
         status = next(code for kind, code in _DOMAIN_STATUS if isinstance(error, kind))
         return error_response(status, error.code, error.message)
+    if isinstance(error, DataRejected):
+        log.warning("the database refused a value: %s", error)
+        return error_response(422, "invalid_value", "A value was not accepted.")
     if isinstance(error, InvalidCursor):
         return error_response(400, "invalid_cursor", str(error))
     if isinstance(error, PoolExhausted | KeysUnavailable):

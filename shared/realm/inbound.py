@@ -20,6 +20,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from realm.config import settings
+from realm.logs import log
 
 if TYPE_CHECKING:
     from realm import db
@@ -50,7 +52,6 @@ class InboundEvent:
     type: str
     occurred_at: datetime
     data: dict[str, Any]
-    message_id: str | None
 
     def age_seconds(self, now: datetime | None = None) -> float:
         return ((now or datetime.now(UTC)) - self.occurred_at).total_seconds()
@@ -64,7 +65,7 @@ def _cloud_event_data(cloud_event: Any) -> Any:
     if isinstance(data, bytes | str):
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Unusable("the CloudEvent data is not JSON") from None
     return data
 
@@ -80,20 +81,18 @@ def decode(cloud_event: Any) -> InboundEvent:
         raise Unusable("the Pub/Sub message has no data")
     try:
         payload = json.loads(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise Unusable("the message data is not base64-encoded JSON") from None
     try:
         envelope = _Envelope.model_validate(payload)
     except ValidationError as error:
         fields = sorted({".".join(map(str, item["loc"])) for item in error.errors()})
         raise Unusable(f"the event lacks or mistypes: {', '.join(fields)}") from None
-    message_id = message.get("messageId") or message.get("message_id")
     return InboundEvent(
         envelope.event_id,
         envelope.type,
         envelope.occurred_at,
         envelope.data,
-        str(message_id) if message_id is not None else None,
     )
 
 
@@ -112,3 +111,18 @@ def first_time(tx: db.Tx, subscriber: str, event_id: uuid.UUID) -> bool:
         )
         is not None
     )
+
+
+def acknowledge_non_event(subscriber: str) -> Callable[[Exception], tuple[str, int]]:
+    """An error handler for functions-framework's 400 and 415, which it answers to a body that
+    is neither a CloudEvent nor a Pub/Sub push. Redelivering it can never succeed: it is
+    acknowledged (204) and logged, without the body."""
+
+    def handler(error: Exception) -> tuple[str, int]:
+        log.warning(
+            "acknowledged a request that is not a Pub/Sub push or a CloudEvent",
+            extra={"fields": {"subscriber": subscriber}},
+        )
+        return "", 204
+
+    return handler

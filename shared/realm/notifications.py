@@ -273,6 +273,12 @@ def handle(cloud_event: Any, feed: Feed | None = None) -> Outcome:
         )
         return "unknown_type"
     auth_uid, notification = target
+    if "/" in auth_uid or auth_uid in {".", ".."} or auth_uid.startswith("__"):
+        # Not a Firestore document id: the write could never succeed, so retrying is no use.
+        log.error(
+            "acknowledged an event for a user id Firestore cannot hold", extra={"fields": fields}
+        )
+        return "malformed"
     chosen = feed or default_feed()
     created = chosen.add(auth_uid, str(event.event_id), notification)
     outcome: Outcome = "created" if created else "duplicate"

@@ -48,8 +48,8 @@ _COLUMNS = """
 """
 
 
-def _party(row: dict[str, Any]) -> Party:
-    photo = photo_ref(row)
+def _party(row: dict[str, Any], batch: photo_urls.Batch | None = None) -> Party:
+    photo = photo_ref(row, batch)
     return Party(
         id=row["id"],
         flat=row["flat"],
@@ -75,12 +75,13 @@ def create(
 ) -> Party:
     host_id = id_for(tx, auth_uid)
     now = tx.scalar("SELECT now()")
+    # The horizon first: it keeps the arithmetic below far from datetime's limits.
+    if first_entry - now > clock.PLANNING_HORIZON:
+        raise RuleViolation("Parties can be planned at most two years ahead.", code="too_far_ahead")
     if clock.is_over(first_entry, now):
         raise RuleViolation(
             "The last entry of this party would already have passed.", code="party_over"
         )
-    if first_entry - now > clock.PLANNING_HORIZON:
-        raise RuleViolation("Parties can be planned at most two years ahead.", code="too_far_ahead")
     party_id = tx.scalar(
         "INSERT INTO parties (host_id, flat, title, description, capacity, first_entry)"
         " VALUES (:host, :flat, :title, :description, :capacity, :first_entry) RETURNING id",
@@ -153,9 +154,11 @@ def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | Non
     rows = tx.all(list_sql(view), **params)
     if not rows:
         id_for(tx, auth_uid)  # an empty list, or a caller who never signed up?
-    # Signed URLs of the hosts' photos: the ones not cached yet are signed concurrently.
-    photo_urls.prefetch(row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready")
-    parties = [_party(row) for row in rows[:limit]]
+    # The hosts' photo URLs not cached yet are signed together, concurrently, on first use.
+    batch = photo_urls.Batch(
+        row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready"
+    )
+    parties = [_party(row, batch) for row in rows[:limit]]
     more = len(rows) > limit
     next_cursor = cursors.encode(parties[-1].first_entry, parties[-1].id) if more else None
     return Page(parties, next_cursor)

@@ -229,3 +229,16 @@ def urls_for(keys: Mapping[str, str] | None) -> dict[str, str] | None:
 def prefetch(key_maps: Iterable[Mapping[str, str] | None]) -> None:
     with suppress(SigningUnavailable):  # urls_for logs it, per photo
         urls().prefetch(key for keys in key_maps if keys for key in keys.values())
+
+
+class Batch:
+    """The photos of one response: the first URL asked for signs all of them concurrently."""
+
+    def __init__(self, key_maps: Iterable[Mapping[str, str] | None]) -> None:
+        self._key_maps: list[Mapping[str, str]] | None = [keys for keys in key_maps if keys]
+
+    def urls_for(self, keys: Mapping[str, str] | None) -> dict[str, str] | None:
+        if self._key_maps is not None:
+            pending, self._key_maps = self._key_maps, None
+            prefetch(pending)
+        return urls_for(keys)

@@ -92,7 +92,7 @@ class PubSubPublisher:
 
         self._project = project_id
         self._client = PublisherClient(
-            # Up to 500 messages or 5 ms per batch: the relay hands over hundreds at a time,
+            # Up to 500 messages or 1 ms per batch: the relay hands over hundreds at a time,
             # a request one or two.
             batch_settings=BatchSettings(max_messages=500, max_latency=0.001)
         )

@@ -36,6 +36,11 @@ BACKOFF_SECONDS = 15.0
 BATCH_SIZE = 500
 RUN_BUDGET_SECONDS = 45.0  # Cloud Scheduler calls every minute; a run ends before the next.
 BATCH_PUBLISH_SECONDS = 20.0  # a batch not accepted by then is recorded as failed
+# A row that keeps failing (a poison message) steps aside: after this many attempts it is
+# retried only after 2, 4, 8 … seconds, at most MAX_BACKOFF_SECONDS, so that a batch of such
+# rows cannot end every run before the healthy rows behind it are reached.
+RETRIES_BEFORE_BACKOFF = 3
+MAX_BACKOFF_SECONDS = 300
 
 _backoff_until = 0.0
 _backoff_lock = threading.Lock()
@@ -161,7 +166,8 @@ def run(
 
     Rows another relay holds are skipped, not waited for. A row that fails stays pending
     (attempts and last_error recorded) and does not hold back the rows behind it; a batch in
-    which everything failed ends the run (the broker is down: the next run retries).
+    which everything failed ends the run (the broker is down: the next run retries). A row that
+    has failed again and again waits longer between attempts (see RETRIES_BEFORE_BACKOFF).
     """
     started = time.monotonic()
     end = started + budget_seconds
@@ -173,9 +179,13 @@ def run(
             rows = tx.all(
                 "SELECT id, topic, message FROM outbox"
                 " WHERE published_at IS NULL AND id > :after"
+                "   AND (attempts < :free OR last_attempt_at < now() - make_interval(secs =>"
+                "        LEAST(power(2, attempts - :free + 1), :most)))"
                 " ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
                 after=after,
                 n=batch_size,
+                free=RETRIES_BEFORE_BACKOFF,
+                most=MAX_BACKOFF_SECONDS,
             )
             if not rows:
                 break
@@ -203,8 +213,3 @@ def run(
     if report.published:
         reset_backoff()
     return report
-
-
-def pending_count() -> int:
-    with db.transaction() as tx:
-        return int(tx.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL"))

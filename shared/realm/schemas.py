@@ -6,13 +6,21 @@ function's ``@endpoint`` declaration; a test fails when the committed copy is st
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refused here, it is a 422 naming the field.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
@@ -53,7 +61,12 @@ class CreatePartyRequest(Request):
     flat: Annotated[Text, Field(min_length=1, max_length=64, examples=["FUTUREPARTY1"])]
     first_entry: Annotated[
         AwareDatetime,
-        Field(description="ISO 8601 with a UTC offset. Last entry is 12 hours later."),
+        Field(
+            description="ISO 8601 with a UTC offset. Last entry is 12 hours later.",
+            # A sanity range; the rules (not over, at most two years ahead) are the domain's.
+            gt=datetime(2000, 1, 1, tzinfo=UTC),
+            lt=datetime(2999, 1, 1, tzinfo=UTC),
+        ),
     ]
     title: Annotated[Text | None, Field(default=None, max_length=120)]
     description: Annotated[Text | None, Field(default=None, max_length=2000)]

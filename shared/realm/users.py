@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,17 +17,27 @@ from realm.errors import Conflict, NotFound, SignupRequired
 class PhotoRef:
     id: UUID
     status: str
-    # When ready: "display", "512", "128" → URL (signed and time-limited in the cloud).
-    urls: dict[str, str] | None = None
+    # When ready: "display", "512", "128" → object key.
+    keys: Mapping[str, str] | None = None
+    batch: photo_urls.Batch | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def urls(self) -> dict[str, str] | None:
+        """Size → URL (signed and time-limited in the cloud).
+
+        Computed when the response is built, after the database connection is back in the
+        pool: signing may be a call to IAM, and no connection should wait for it.
+        """
+        return (self.batch or photo_urls).urls_for(self.keys)
 
 
-def photo_ref(row: dict[str, Any]) -> PhotoRef | None:
+def photo_ref(row: dict[str, Any], batch: photo_urls.Batch | None = None) -> PhotoRef | None:
     """The photo of a row selected with ``photo_id``, ``photo_status`` and ``photo_keys``."""
     if row["photo_id"] is None:
         return None
     status = str(row["photo_status"])
     keys = row["photo_keys"] if status == "ready" else None
-    return PhotoRef(UUID(str(row["photo_id"])), status, photo_urls.urls_for(keys))
+    return PhotoRef(UUID(str(row["photo_id"])), status, keys, batch)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -96,6 +97,16 @@ CASES: dict[str, tuple[str, Callable[[int], dict[str, Any]], str]] = {
         "/create-party",
         lambda _: {"flat": "   ", "first_entry": in_hours(5).isoformat()},
         "flat",
+    ),
+    "a_nul_character": (
+        "/create-party",
+        lambda _: {"flat": "F\u0000", "first_entry": in_hours(5).isoformat()},
+        "flat",
+    ),
+    "a_date_beyond_any_calendar_of_parties": (
+        "/create-party",
+        lambda _: {"flat": "F", "first_entry": "9999-12-31T23:00:00+00:00"},
+        "first_entry",
     ),
     "a_capacity_out_of_range": (
         "/create-party",
@@ -216,6 +227,12 @@ BAD_TOKENS: dict[str, Callable[[str], str]] = {
     ),
     "a_token_with_an_empty_subject": lambda who: token(who, sub=""),
     "not_a_token_at_all": lambda who: "not.a.token",
+    "a_token_of_deeply_nested_json": lambda who: (
+        base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"realm-local"}').decode().rstrip("=")
+        + "."
+        + base64.urlsafe_b64encode(b"[" * 6000).decode().rstrip("=")
+        + ".c2ln"
+    ),
 }
 
 
@@ -267,6 +284,13 @@ class TestSignup:
             ),
             422,
             "validation_error",
+        )
+
+    def test_a_huge_form_field_is_a_413(self, api: Client) -> None:
+        refused(
+            self._signup(api, {"display_name": "n" * 600_000, "email": "a@example.test"}),
+            413,
+            "payload_too_large",
         )
 
     def test_a_json_signup_is_a_415(self, api: Client) -> None:

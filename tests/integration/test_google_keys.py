@@ -92,13 +92,59 @@ def test_certificates_are_fetched_once_for_many_verifications(certs: CertServer)
     assert certs.hits == 1
 
 
-def test_certificates_are_fetched_again_once_their_max_age_has_passed(certs: CertServer) -> None:
-    certs.max_age = 1
-    verifier = Verifier(SETTINGS, GoogleKeys(certs.url))
-    verifier.verify(_token())
-    time.sleep(1.1)
-    verifier.verify(_token())
+class Clock:
+    """Stands in for time.monotonic in realm.auth, so the cache can be aged without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr("realm.auth.time.monotonic", fake)
+    return fake
+
+
+def test_certificates_are_fetched_again_once_their_max_age_has_passed(
+    certs: CertServer, clock: Clock
+) -> None:
+    certs.max_age = 120
+    keys = GoogleKeys(certs.url)
+    assert keys.key("kid-1") is not None
+    clock.now += 119
+    assert keys.key("kid-1") is not None
+    assert certs.hits == 1
+    clock.now += 2
+    assert keys.key("kid-1") is not None
     assert certs.hits == 2
+
+
+def test_without_a_max_age_the_certificates_are_still_kept_a_while(certs: CertServer) -> None:
+    certs.max_age = 0
+    verifier = Verifier(SETTINGS, GoogleKeys(certs.url))
+    for _ in range(20):
+        verifier.verify(_token())
+    assert certs.hits == 1
+
+
+def test_while_google_is_unreachable_the_previous_keys_serve_and_one_caller_retries(
+    certs: CertServer, clock: Clock
+) -> None:
+    keys = GoogleKeys(certs.url, timeout=1)
+    Verifier(SETTINGS, keys).verify(_token())
+    certs.httpd.shutdown()
+    certs.httpd.server_close()
+    clock.now += 3600 + 1  # the keys' max-age has passed
+    for _ in range(10):
+        assert Verifier(SETTINGS, keys).verify(_token()).uid == "u1"
+    assert keys._retry_at > clock.now  # one failed attempt, the next one later
+    clock.now += 2 * 3600  # too stale to trust any longer
+    with pytest.raises(KeysUnavailable):
+        Verifier(SETTINGS, keys).verify(_token())
 
 
 def test_a_stream_of_unknown_key_ids_does_not_become_a_stream_of_fetches(

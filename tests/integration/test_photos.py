@@ -283,7 +283,7 @@ def test_me_shows_the_photo_status_and_once_ready_its_urls(bucket: media.MediaSt
 
     with db.transaction() as tx:
         after = users.me(tx, auth_uid).photo
-    assert before == users.PhotoRef(accepted.photo_id, "processing", None)
+    assert before == users.PhotoRef(accepted.photo_id, "processing")
     assert after is not None
     assert after.status == "ready"
     assert after.urls is not None
@@ -318,7 +318,7 @@ def test_a_partys_host_carries_the_photo_urls(bucket: media.MediaStore) -> None:
 
 
 def test_an_event_of_another_type_is_unusable() -> None:
-    event = inbound.InboundEvent(uuid.uuid4(), "invite-created", None, {}, None)  # type: ignore[arg-type]
+    event = inbound.InboundEvent(uuid.uuid4(), "invite-created", None, {})  # type: ignore[arg-type]
 
     with pytest.raises(inbound.Unusable):
         photos.photo_uploaded(event)

@@ -56,3 +56,8 @@ def test_the_cloud_configuration_requires_its_variables(missing: str) -> None:
     env = {k: v for k, v in CLOUD.items() if k != missing}
     with pytest.raises(ConfigError, match=f"^{missing}: required"):
         load(env)
+
+
+def test_a_deployed_function_without_realm_env_does_not_fall_back_to_local() -> None:
+    with pytest.raises(ConfigError, match=r"^REALM_ENV: required"):
+        load({"K_SERVICE": "list-parties"})
