@@ -22,6 +22,9 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("REALM_PUBLIC_BASE_URL", f"http://127.0.0.1:{args.port}")
     # Ctrl-C and a polite kill both end up in the `finally` that stops what we started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C even when started from a context that ignores SIGINT (a background job of a
+    # non-interactive shell inherits SIG_IGN, and Python then installs no handler).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = Stack()
     try:
         stack.postgres(durable=True)
@@ -48,10 +51,11 @@ def _serve(args: argparse.Namespace) -> int:
             f"serving on {base}  (token: .venv/bin/realm token host-1; Ctrl-C stops all)",
             flush=True,
         )
-        httpd.serve_forever()
+        httpd.serve_forever()  # returns on Ctrl-C (werkzeug catches the KeyboardInterrupt)
     except KeyboardInterrupt:
-        print("\nstopping")
+        pass  # Ctrl-C during start-up
     finally:
+        print("\nstopping what this run started", flush=True)
         stack.stop()
     return 0
 
