@@ -51,11 +51,13 @@ def fill(invites: int) -> list[str]:
             )
         progress("users", min(start + BATCH, users), users)
     with db.transaction() as tx:
-        # Parties from 30 days ago to 60 days ahead: a third of them are over.
+        # Parties spread from 30 days ago to 60 days ahead, whatever their number: a third of
+        # them are over.
         tx.execute(
             "INSERT INTO parties (host_id, flat, first_entry)"
             " SELECT 1000 + (n * 37) % CAST(:users AS int), 'FLAT' || n,"
-            "        date_trunc('hour', now()) + ((n % 2160) - 720) * interval '1 hour'"
+            "        date_trunc('hour', now())"
+            "        + (n * 2160 / CAST(:parties AS int) - 720) * interval '1 hour'"
             " FROM generate_series(0, CAST(:parties AS int) - 1) n",
             users=users,
             parties=parties,

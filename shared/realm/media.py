@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from realm.config import Settings, settings
+from realm.process import Once
 
 if TYPE_CHECKING:
     from google.cloud.storage import Bucket
@@ -158,18 +159,12 @@ def make_store(config: Settings = settings) -> MediaStore:
     return LocalDirectory(config.local_media_dir)
 
 
-_store: MediaStore | None = None
-_store_lock = threading.Lock()
+_store: Once[MediaStore] = Once(make_store)
 
 
 def store() -> MediaStore:
     """The process-wide store (its client and connections are reused across requests)."""
-    global _store
-    if _store is None:
-        with _store_lock:
-            if _store is None:
-                _store = make_store()
-    return _store
+    return _store.get()
 
 
 # --- object keys (DESIGN §6: photos/{user_id}/{photo_id}/…) ---------------------------------

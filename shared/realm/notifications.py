@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -34,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from realm import inbound
 from realm.config import settings
 from realm.logs import log
+from realm.process import PerKey
 
 Outcome = Literal["created", "duplicate", "malformed", "unknown_type", "too_old"]
 
@@ -216,10 +216,6 @@ def local_feed_path() -> Path:
     return settings.state_dir / "notifications.sqlite3"
 
 
-_lock = threading.Lock()
-_cache: dict[tuple[str, str], Feed] = {}
-
-
 def choice() -> tuple[str, str]:
     """Firestore in the cloud or when the emulator is given; else the local file."""
     emulator = os.environ.get("FIRESTORE_EMULATOR_HOST", "")
@@ -228,21 +224,19 @@ def choice() -> tuple[str, str]:
     return ("local-file", str(local_feed_path()))
 
 
+def _make_feed(key: tuple[str, str]) -> Feed:
+    if key[0] == "firestore":
+        return FirestoreFeed(settings.project_id)
+    return LocalFeed(Path(key[1]))
+
+
+_feeds: PerKey[tuple[str, str], Feed] = PerKey(_make_feed)
+
+
 def default_feed() -> Feed:
     """The process's feed, created once per configuration. (Using the fallback is said once by
     ``realm serve`` at start; each notification's log line names its feed.)"""
-    key = choice()
-    feed = _cache.get(key)
-    if feed is None:
-        with _lock:
-            feed = _cache.get(key)
-            if feed is None:
-                if key[0] == "firestore":
-                    feed = FirestoreFeed(settings.project_id)
-                else:
-                    feed = LocalFeed(Path(key[1]))
-                _cache[key] = feed
-    return feed
+    return _feeds.get(choice())
 
 
 # -- notify-guest ------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from realm.config import Settings, settings
 from realm.logs import log
+from realm.process import Once
 
 SIZES = ("display", "512", "128")
 ENDPOINT = "https://storage.googleapis.com"
@@ -189,25 +190,23 @@ def _iam_signer(config: Settings) -> tuple[str, SignBytes]:
     return str(email), signer.sign
 
 
-_urls: SignedUrls | LocalUrls | None = None
-_urls_lock = threading.Lock()
+def _make_urls() -> SignedUrls | LocalUrls:
+    if settings.env == "cloud":
+        assert settings.media_bucket is not None
+        try:
+            email, sign = _iam_signer(settings)
+        except Exception as error:
+            raise SigningUnavailable(f"no signer: {error!r}") from error
+        return SignedUrls(settings.media_bucket, email, sign)
+    return LocalUrls(settings.public_base_url)
+
+
+_urls: Once[SignedUrls | LocalUrls] = Once(_make_urls)
 
 
 def urls() -> SignedUrls | LocalUrls:
-    global _urls
-    if _urls is None:
-        with _urls_lock:
-            if _urls is None:
-                if settings.env == "cloud":
-                    assert settings.media_bucket is not None
-                    try:
-                        email, sign = _iam_signer(settings)
-                    except Exception as error:
-                        raise SigningUnavailable(f"no signer: {error!r}") from error
-                    _urls = SignedUrls(settings.media_bucket, email, sign)
-                else:
-                    _urls = LocalUrls(settings.public_base_url)
-    return _urls
+    """The process's URL maker (and its cache of signed URLs)."""
+    return _urls.get()
 
 
 def urls_for(keys: Mapping[str, str] | None) -> dict[str, str] | None:

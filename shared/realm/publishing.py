@@ -21,7 +21,6 @@ import base64
 import json
 import os
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from realm.config import settings
+from realm.process import PerKey
 
 # topic → the event function that consumes it (deployed name, served locally at /<name>).
 PUSH_ROUTES: dict[str, str] = {
@@ -218,10 +218,6 @@ class UnconfiguredPublisher:
         )
 
 
-_lock = threading.Lock()
-_cache: dict[tuple[str, ...], Publisher] = {}
-
-
 def choice() -> tuple[str, ...]:
     """Which adapter the environment asks for (and the settings it depends on).
 
@@ -239,15 +235,7 @@ def choice() -> tuple[str, ...]:
 
 def default() -> Publisher:
     """The process's publisher, created once per configuration and reused."""
-    key = choice()
-    publisher = _cache.get(key)
-    if publisher is None:
-        with _lock:
-            publisher = _cache.get(key)
-            if publisher is None:
-                publisher = _create(key)
-                _cache[key] = publisher
-    return publisher
+    return _publishers.get(choice())
 
 
 def _create(key: tuple[str, ...]) -> Publisher:
@@ -256,3 +244,6 @@ def _create(key: tuple[str, ...]) -> Publisher:
     if key[0] == "local-push":
         return LocalPushPublisher(key[1], settings.project_id)
     return UnconfiguredPublisher()
+
+
+_publishers: PerKey[tuple[str, ...], Publisher] = PerKey(_create)

@@ -153,7 +153,8 @@ def test_a_signing_failure_leaves_the_photo_without_urls_instead_of_failing(
     def refuse(data: bytes) -> bytes:
         raise PermissionError("iam.serviceAccounts.signBlob denied")
 
-    monkeypatch.setattr(photo_urls, "_urls", photo_urls.SignedUrls("realm-media", EMAIL, refuse))
+    refusing = photo_urls.SignedUrls("realm-media", EMAIL, refuse)
+    monkeypatch.setattr(photo_urls, "urls", lambda: refusing)
 
     photo_urls.prefetch([{"128": "photos/1/a/128.webp"}])
     assert photo_urls.urls_for({"128": "photos/1/a/128.webp"}) is None
