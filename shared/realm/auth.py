@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -118,27 +119,36 @@ class GoogleKeys:
         return bool(self._keys) and now < self._expires + _STALE_GRACE_SECONDS
 
 
-class LocalKeys:
-    """The public half of the local signing key, read once."""
+def public_key_file(key_file: Path) -> Path:
+    """Where the public half of the local signing key ``key_file`` is kept."""
+    return key_file.with_name(key_file.stem + ".pub.pem")
 
-    def __init__(self, key_file: Any) -> None:
-        self._key_file = key_file
+
+class LocalKeys:
+    """The public half of the local signing key, read once.
+
+    The verifier never reads the private key: loading it means validating an RSA key (tens of
+    milliseconds of a cold start) and the functions have no business holding it.
+    """
+
+    def __init__(self, key_file: Path) -> None:
+        self._public_file = public_key_file(key_file)
         self._key: RSAPublicKey | None = None
 
     def key(self, kid: str) -> RSAPublicKey | None:
         if kid != LOCAL_KEY_ID:
             return None
         if self._key is None:
-            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
             try:
-                private = load_pem_private_key(self._key_file.read_bytes(), password=None)
+                public = load_pem_public_key(self._public_file.read_bytes())
             except FileNotFoundError:
                 raise KeysUnavailable(
-                    f"no local signing key at {self._key_file}: run `realm token <uid>` once"
+                    f"no local signing key at {self._public_file}: run `realm token <uid>` once"
                 ) from None
-            public = private.public_key()
-            assert isinstance(public, RSAPublicKey)
+            if not isinstance(public, RSAPublicKey):
+                raise KeysUnavailable(f"{self._public_file} is not an RSA public key")
             self._key = public
         return self._key
 

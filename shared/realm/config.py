@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 from realm.errors import ConfigError
 
@@ -95,6 +96,11 @@ def load(env: Mapping[str, str]) -> Settings:
     database_url = env.get("DATABASE_URL") or None
     if database_url is not None and not _DB_URL.match(database_url):
         raise ConfigError("DATABASE_URL: must start with postgresql://")
+    sslmode = parse_qs(urlsplit(database_url or "").query).get("sslmode", ["disable"])[0]
+    if sslmode not in ("disable", "require", "verify-full"):
+        raise ConfigError(
+            f"DATABASE_URL: sslmode must be disable, require or verify-full, got {sslmode!r}"
+        )
     db_instance = env.get("REALM_DB_INSTANCE") or None
     if db_instance is not None and not _INSTANCE.match(db_instance):
         raise ConfigError(

@@ -20,6 +20,7 @@ def test_local_defaults_need_nothing_from_the_environment() -> None:
         ({"REALM_DB_POOL_SIZE": "lots"}, "REALM_DB_POOL_SIZE"),
         ({"REALM_DB_POOL_SIZE": "0"}, "REALM_DB_POOL_SIZE"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://h/db?sslmode=allow"}, "DATABASE_URL"),
         ({"REALM_PROJECT_ID": "Not A Project"}, "REALM_PROJECT_ID"),
         ({"REALM_DB_INSTANCE": "just-a-name"}, "REALM_DB_INSTANCE"),
         ({"REALM_MAX_UPLOAD_BYTES": "-1"}, "REALM_MAX_UPLOAD_BYTES"),

@@ -12,7 +12,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from realm.auth import LOCAL_KEY_ID
+from realm.auth import LOCAL_KEY_ID, public_key_file
 from realm.config import Settings
 
 
@@ -21,19 +21,29 @@ def new_private_key() -> rsa.RSAPrivateKey:
 
 
 def ensure_key(path: Path) -> rsa.RSAPrivateKey:
-    """Loads the local signing key, creating it (readable by its owner only) the first time."""
+    """Loads the local signing key, creating it (readable by its owner only) the first time,
+    and makes sure its public half, which the functions verify with, is next to it."""
     if path.exists():
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = new_private_key()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = new_private_key()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(pem)
+    public = public_key_file(path)
+    if not public.exists():
+        public.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
     return key
 
 
