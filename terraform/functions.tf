@@ -75,6 +75,7 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_iam_member.builder_logs,
     google_artifact_registry_repository_iam_member.builder_writer,
     google_storage_bucket_iam_member.builder_sources,
+    google_project_iam_member.builder_gcf_sources,
     google_sql_user.function,
   ]
 }

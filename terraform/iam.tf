@@ -4,8 +4,10 @@
 resource "google_service_account" "function" {
   for_each = local.functions
 
-  # account_id: 6-30 characters; "fn-" + the deployed name fits every function name here.
-  account_id   = "fn-${replace(each.key, "_", "-")}"
+  # account_id: 6-30 characters ([a-z][-a-z0-9]*[a-z0-9]), checked by the provider at plan time.
+  # "realm-fn-" + the deployed name gives 11 ("me") to 23 ("respond-invite") characters; a
+  # bare "fn-" prefix would make "fn-me" (5) and fail the plan.
+  account_id   = "realm-fn-${replace(each.key, "_", "-")}"
   display_name = "Realm function ${replace(each.key, "_", "-")} (${var.environment})"
   description  = "Runtime identity of the ${replace(each.key, "_", "-")} Cloud Function; least privilege."
 
@@ -139,4 +141,25 @@ resource "google_storage_bucket_iam_member" "builder_sources" {
   bucket = google_storage_bucket.sources.name
   role   = "roles/storage.objectViewer"
   member = google_service_account.builder.member
+}
+
+# Cloud Functions copies each source archive into a bucket of its own,
+# gcf-v2-sources-<project number>-<region>, and the build fetches it from there as the build
+# account; without this grant the build fails with "Access to bucket gcf-v2-sources-... denied.
+# You must grant Storage Object Viewer permission to <build account>". That bucket only exists
+# after the first deployment, so the grant is project-level, narrowed to it by a condition.
+locals {
+  gcf_sources_bucket = "projects/_/buckets/gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+}
+
+resource "google_project_iam_member" "builder_gcf_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = google_service_account.builder.member
+
+  condition {
+    title       = "only-gcf-v2-sources"
+    description = "Only the bucket Cloud Functions copies the function sources to."
+    expression  = "resource.name == \"${local.gcf_sources_bucket}\" || resource.name.startsWith(\"${local.gcf_sources_bucket}/\")"
+  }
 }

@@ -14,7 +14,7 @@ OUTPUTS: dict[str, Any] = {
     "db_deployer_user": "realm-deployer@realm-prod.iam",
     "media_bucket": "realm-prod-realm-production-media",
     "db_grants": {
-        "fn-me@realm-prod.iam": "read",
+        "realm-fn-me@realm-prod.iam": "read",
         "fn-create-party@realm-prod.iam": "write",
     },
 }
@@ -53,9 +53,9 @@ def test_before_the_first_apply_there_is_nothing_to_migrate() -> None:
 
 
 def test_read_users_get_select_only_and_write_users_get_dml_and_sequences() -> None:
-    read = migrate.grant_statements("fn-me@p.iam", "read")
+    read = migrate.grant_statements("realm-fn-me@p.iam", "read")
     write = migrate.grant_statements("fn-create-party@p.iam", "write")
-    assert 'GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "fn-me@p.iam"' in read
+    assert 'GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "realm-fn-me@p.iam"' in read
     assert not [s for s in read if s.startswith("GRANT") and "INSERT" in s]
     assert any(s.startswith("REVOKE INSERT, UPDATE, DELETE") for s in read)
     assert any("INSERT, UPDATE, DELETE" in s and s.startswith("GRANT") for s in write)
@@ -69,11 +69,11 @@ def test_identifiers_are_quoted_so_a_user_name_cannot_inject_sql() -> None:
 
 
 def test_grants_skip_users_that_the_next_apply_will_create() -> None:
-    cursor = FakeCursor(roles=["fn-me@realm-prod.iam"])
+    cursor = FakeCursor(roles=["realm-fn-me@realm-prod.iam"])
     skipped = migrate.apply_grants(cursor, OUTPUTS["db_grants"])
     assert skipped == ["fn-create-party@realm-prod.iam"]
     assert all("fn-create-party" not in s for s in cursor.statements)
-    assert any("fn-me@realm-prod.iam" in s for s in cursor.statements)
+    assert any("realm-fn-me@realm-prod.iam" in s for s in cursor.statements)
 
 
 def test_bootstrap_lets_the_deployer_create_objects_in_the_database_and_schema() -> None:
