@@ -21,7 +21,6 @@ import binascii
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,19 +37,13 @@ class Unusable(Exception):
     """The message is not an event we can act on; acknowledge it and log why."""
 
 
-class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class InboundEvent(BaseModel):
+    """The event a pushed message carries, as the outbox wrote it (``Event.message()``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
     event_id: uuid.UUID
     type: str
     occurred_at: AwareDatetime
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class InboundEvent:
-    event_id: uuid.UUID
-    type: str
-    occurred_at: datetime
     data: dict[str, Any]
 
     def age_seconds(self, now: datetime | None = None) -> float:
@@ -58,6 +51,12 @@ class InboundEvent:
 
     def too_old(self, now: datetime | None = None) -> bool:
         return self.age_seconds(now) > settings.event_max_age_seconds
+
+
+def unusable(error: ValidationError, what: str) -> Unusable:
+    """``Unusable`` naming the fields of ``what`` that are missing or mistyped."""
+    fields = sorted({".".join(map(str, item["loc"])) for item in error.errors()})
+    return Unusable(f"{what} lacks or mistypes: {', '.join(fields)}")
 
 
 def _cloud_event_data(cloud_event: Any) -> Any:
@@ -84,15 +83,20 @@ def decode(cloud_event: Any) -> InboundEvent:
     except (binascii.Error, ValueError, RecursionError):
         raise Unusable("the message data is not base64-encoded JSON") from None
     try:
-        envelope = _Envelope.model_validate(payload)
+        return InboundEvent.model_validate(payload)
     except ValidationError as error:
-        fields = sorted({".".join(map(str, item["loc"])) for item in error.errors()})
-        raise Unusable(f"the event lacks or mistypes: {', '.join(fields)}") from None
-    return InboundEvent(
-        envelope.event_id,
-        envelope.type,
-        envelope.occurred_at,
-        envelope.data,
+        raise unusable(error, "the event") from None
+
+
+def already_processed(tx: db.Tx, subscriber: str, event_id: uuid.UUID) -> bool:
+    """Whether ``subscriber`` has recorded ``event_id`` (a cheap early exit; ``first_time`` in
+    the transaction of the effect is what makes the effect happen once)."""
+    return bool(
+        tx.scalar(
+            "SELECT 1 FROM processed_events WHERE subscriber = :s AND event_id = :e",
+            s=subscriber,
+            e=event_id,
+        )
     )
 
 

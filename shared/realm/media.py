@@ -24,6 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from realm import photo_urls
 from realm.config import Settings, settings
 from realm.process import Once
 
@@ -183,7 +184,7 @@ def output_key(user_id: int, photo_id: object, name: str) -> str:
     return photo_prefix(user_id, photo_id) + f"{name}.webp"
 
 
-SERVABLE_NAMES = frozenset({"display.webp", "512.webp", "128.webp"})
+SERVABLE_NAMES = frozenset(f"{name}.webp" for name in photo_urls.SIZES)
 
 
 def is_servable(key: str) -> bool:

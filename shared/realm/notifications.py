@@ -122,10 +122,7 @@ def notification_for(event: inbound.InboundEvent) -> tuple[str, Notification] | 
     try:
         return rule(event)
     except ValidationError as error:
-        fields = sorted({".".join(map(str, item["loc"])) for item in error.errors()})
-        raise inbound.Unusable(
-            f"{event.type} data lacks or mistypes: {', '.join(fields)}"
-        ) from None
+        raise inbound.unusable(error, f"{event.type} data") from None
 
 
 # -- the feed port and its adapters ------------------------------------------------------------

@@ -207,16 +207,6 @@ def photo_uploaded(event: inbound.InboundEvent) -> PhotoUploaded:
         raise inbound.Unusable("the photo-uploaded event has no valid photo_id") from None
 
 
-def _processed(tx: db.Tx, event_id: uuid.UUID) -> bool:
-    return bool(
-        tx.scalar(
-            "SELECT 1 FROM processed_events WHERE subscriber = :s AND event_id = :e",
-            s=SUBSCRIBER,
-            e=event_id,
-        )
-    )
-
-
 def _finish(
     event: PhotoUploaded,
     status: Literal["ready", "rejected"],
@@ -255,7 +245,7 @@ def handle_uploaded(event: PhotoUploaded, store: media.MediaStore | None = None)
     """
     store = store or media.store()
     with db.transaction() as tx:
-        if _processed(tx, event.event_id):
+        if inbound.already_processed(tx, SUBSCRIBER, event.event_id):
             return "duplicate"
         photo = tx.one(
             "SELECT owner_id, status, original_key FROM photos WHERE id = :id", id=event.photo_id

@@ -78,7 +78,8 @@ class Publisher(Protocol):
         ...
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """An error as an outbox row records it in ``last_error``: its type and message, bounded."""
     text = f"{type(error).__name__}: {error}".strip()
     return text[:500]
 
@@ -130,7 +131,7 @@ class PubSubPublisher:
         results: list[str | None] = []
         for future in futures:
             if isinstance(future, BaseException):
-                results.append(_describe(future))
+                results.append(describe_error(future))
                 continue
             try:
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
@@ -140,7 +141,7 @@ class PubSubPublisher:
                 # publishes it again, and subscribers are idempotent on event_id.
                 results.append(f"TimeoutError: no answer from Pub/Sub within {budget:.1f}s")
             except Exception as error:
-                results.append(_describe(error))
+                results.append(describe_error(error))
         return results
 
 
@@ -201,7 +202,7 @@ class LocalPushPublisher:
             except urllib.error.HTTPError as error:
                 results.append(f"{route} answered {error.code}")
             except Exception as error:
-                results.append(_describe(error))
+                results.append(describe_error(error))
         return results
 
 

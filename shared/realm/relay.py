@@ -129,7 +129,7 @@ def publish_committed(events: Sequence[Event], publisher: Publisher | None = Non
         _back_off()
         log.warning(
             "could not publish after commit; the events wait in the outbox: %s",
-            publishing._describe(error),
+            publishing.describe_error(error),
             extra={"fields": {"event_ids": event_ids}},
         )
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -318,7 +319,9 @@ def test_a_partys_host_carries_the_photo_urls(bucket: media.MediaStore) -> None:
 
 
 def test_an_event_of_another_type_is_unusable() -> None:
-    event = inbound.InboundEvent(uuid.uuid4(), "invite-created", None, {})  # type: ignore[arg-type]
+    event = inbound.InboundEvent(
+        event_id=uuid.uuid4(), type="invite-created", occurred_at=datetime.now(UTC), data={}
+    )
 
     with pytest.raises(inbound.Unusable):
         photos.photo_uploaded(event)

@@ -54,15 +54,16 @@ class Stack:
         if not storage_emulator.available():
             print("gcp-storage-emulator is not installed: media are kept in a local directory")
             return
-        emulator = storage_emulator.StorageEmulator(
+        bucket = os.environ.get("REALM_MEDIA_BUCKET") or storage_emulator.BUCKET
+        emulator = storage_emulator.storage(
             state_dir() / "logs" / "storage-emulator.log",
             data_dir=state_dir() / "storage" if durable else None,
-            bucket=os.environ.get("REALM_MEDIA_BUCKET") or storage_emulator.BUCKET,
-        ).start()
+            bucket=bucket,
+        ).start(timeout=30)
         self.started("storage emulator", emulator.stop)
-        os.environ["STORAGE_EMULATOR_HOST"] = emulator.host
-        os.environ["REALM_MEDIA_BUCKET"] = emulator.bucket
-        print(f"storage emulator on {emulator.host}, bucket {emulator.bucket}")
+        os.environ["STORAGE_EMULATOR_HOST"] = f"http://{emulator.host}"
+        os.environ["REALM_MEDIA_BUCKET"] = bucket
+        print(f"storage emulator on http://{emulator.host}, bucket {bucket}")
 
     def stop(self) -> None:
         if os.getpid() != self._owner:
