@@ -108,7 +108,8 @@ def fill(invites: int) -> list[str]:
 
 
 def explain(auth_uid: str) -> list[str]:
-    from realm import db, parties
+    from realm import db
+    from realm.hosting import parties
 
     with db.transaction() as tx:
         rows = tx.all(
@@ -245,9 +246,10 @@ def main() -> int:
     stack = Stack()
     try:
         stack.postgres(durable=False)
-        from realm import db, schema
+        from realm import db
+        from realm.db import migrate
 
-        schema.migrate(db.pool())
+        migrate.migrate(db.pool())
         rows, plans = [], {}
         for size in (args.small, args.invites):
             cohort = fill(size)

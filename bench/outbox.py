@@ -43,7 +43,7 @@ def backlog(events: int) -> None:
 
 
 def relay_rows(events: int, batch_sizes: list[int], publisher: Any) -> list[list[str]]:
-    from realm import relay
+    from realm.events import relay
 
     rows = []
     for batch_size in batch_sizes:
@@ -68,7 +68,8 @@ def relay_rows(events: int, batch_sizes: list[int], publisher: Any) -> list[list
 
 def after_commit_ms(samples: int, publisher: Any) -> tuple[float, float]:
     """p50 and p99 of publish_committed for one event (the request's own publish)."""
-    from realm import db, outbox, relay
+    from realm import db
+    from realm.events import outbox
 
     timings = []
     for _ in range(samples):
@@ -76,7 +77,7 @@ def after_commit_ms(samples: int, publisher: Any) -> tuple[float, float]:
             tx = outbox.OutboxTx(plain)
             event = outbox.add(tx, "invite-created", {"invite_id": 1})
         started = time.perf_counter()
-        relay.publish_committed([event], publisher=publisher)
+        outbox.publish_committed([event], publisher=publisher)
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     return statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
@@ -117,9 +118,11 @@ def main() -> int:
         pubsub = emulators.pubsub(workdir).start()
         stack.started("Pub/Sub emulator", pubsub.stop)
         os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
-        from realm import db, publishing, schema
+        from realm import db
+        from realm.db import migrate
+        from realm.events import publishing
 
-        schema.migrate(db.pool())
+        migrate.migrate(db.pool())
         emulators.wire_pubsub(pubsub.host, "realm-bench", None)
         publisher = publishing.default()
         assert publisher.name == "pubsub"

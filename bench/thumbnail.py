@@ -1,5 +1,5 @@
 """Benchmark of make-thumbnail's image code (not a test): a generated 12-megapixel JPEG through
-``realm.images.render`` beside a naive Pillow open → resize → save of the same image producing
+``realm.media.images.render`` beside a naive Pillow open → resize → save of the same image producing
 the same three WebP outputs, in the same run.
 
     .venv/bin/python -m bench.thumbnail [--runs 7] [--megapixels 12]
@@ -27,9 +27,9 @@ from pathlib import Path
 from bench.common import REPO
 
 VARIANTS = {
-    "render": "make-thumbnail: realm.images.render (draft decode, 3 WebP)",
+    "render": "make-thumbnail: realm.media.images.render (draft decode, 3 WebP)",
     "naive": "naive: open, full decode, resize x3, save 3 WebP",
-    "inspect": "the door: realm.images.inspect (header + 1/8 decode)",
+    "inspect": "the door: realm.media.images.inspect (header + 1/8 decode)",
 }
 
 
@@ -59,7 +59,7 @@ def naive(data: bytes) -> list[bytes]:
     """What one writes first: decode everything, resize from full size, save."""
     from PIL import Image, ImageOps
 
-    from realm.images import WEBP_METHOD, WEBP_QUALITY
+    from realm.media.images import WEBP_METHOD, WEBP_QUALITY
 
     image = Image.open(io.BytesIO(data))
     image.load()
@@ -80,7 +80,7 @@ def naive(data: bytes) -> list[bytes]:
 
 
 def _child(variant: str, path: str, runs: int) -> None:
-    from realm import images
+    from realm.media import images
 
     data = Path(path).read_bytes()
     if variant == "render":

@@ -173,7 +173,7 @@ def scan(entry: Path, local: LocalPackage) -> ScanResult:
             if top == local.name:
                 if not visit_local(ref.module):
                     raise BuildError(f"{path}: imports {ref.module}, which is not in {local.root}")
-                for name in ref.names:  # ``from realm import db`` loads realm/db.py
+                for name in ref.names:  # ``from realm import db`` loads realm/db/__init__.py
                     visit_local(f"{ref.module}.{name}")
             elif is_stdlib(ref.module):
                 continue

@@ -15,7 +15,7 @@ import pytest
 from realm.devstack.stack import Stack
 
 if TYPE_CHECKING:
-    from realm.media import MediaStore
+    from realm.media.storage import MediaStore
 
 _stack = Stack()
 _state = Path(tempfile.mkdtemp(prefix="realm-test-state-"))
@@ -40,9 +40,10 @@ def _start() -> None:
     _stack.postgres(durable=False)
     _stack.storage(durable=False)
 
-    from realm import db, schema
+    from realm import db
+    from realm.db import migrate
 
-    schema.migrate(db.pool())
+    migrate.migrate(db.pool())
 
 
 # At import, not in pytest_configure: pytest imports the conftest files of the given paths
@@ -92,21 +93,21 @@ def storage_emulator() -> str:
 
     It is started with the database, at import: the shared layer reads the environment once.
     """
-    from realm import media
     from realm.config import settings
+    from realm.media import storage
 
     if settings.storage_emulator_host is None:
         pytest.fail("gcp-storage-emulator is not installed: pip install -e '.[dev]'")
-    assert media.uses_cloud_storage()
+    assert storage.uses_cloud_storage()
     return settings.storage_emulator_host
 
 
 @pytest.fixture
 def bucket(storage_emulator: str) -> MediaStore:
     """The media store (the emulator's bucket), emptied before the test."""
-    from realm import media
+    from realm.media import storage
 
-    store = media.store()
+    store = storage.store()
     for key in store.keys(""):
         store.delete(key)
     return store

@@ -1,9 +1,10 @@
 """create-invite: the host of a party invites a guest."""
 
-from realm import invites, outbox
-from realm.auth import Caller
-from realm.http import Reply, endpoint
-from realm.schemas import CreateInviteRequest, InviteOut
+from realm.edge.api_models import CreateInviteRequest, InviteOut
+from realm.edge.auth import Caller
+from realm.edge.http import Reply, endpoint
+from realm.events import outbox
+from realm.hosting import invites
 
 
 @endpoint(

@@ -1,9 +1,10 @@
 """create-party: the caller hosts a new party."""
 
-from realm import db, parties
-from realm.auth import Caller
-from realm.http import Reply, endpoint
-from realm.schemas import CreatePartyRequest, PartyOut
+from realm import db
+from realm.edge.api_models import CreatePartyRequest, PartyOut
+from realm.edge.auth import Caller
+from realm.edge.http import Reply, endpoint
+from realm.hosting import parties
 
 
 @endpoint(

@@ -1,9 +1,10 @@
 """list-parties: the caller's upcoming parties on one screen of the app, soonest first."""
 
-from realm import db, parties
-from realm.auth import Caller
-from realm.http import Reply, endpoint
-from realm.schemas import ListPartiesQuery, PartyPageOut
+from realm import db
+from realm.edge.api_models import ListPartiesQuery, PartyPageOut
+from realm.edge.auth import Caller
+from realm.edge.http import Reply, endpoint
+from realm.hosting import parties
 
 
 @endpoint(

@@ -9,8 +9,9 @@ from typing import Any
 
 import functions_framework
 
-from realm import inbound, photos
+from realm.events import inbound
 from realm.logs import log
+from realm.media import photos
 
 _not_an_event = inbound.acknowledge_non_event("make-thumbnail")
 functions_framework.errorhandler(400)(_not_an_event)

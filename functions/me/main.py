@@ -1,9 +1,10 @@
 """me: the caller's own profile."""
 
-from realm import db, users
-from realm.auth import Caller
-from realm.http import Reply, endpoint
-from realm.schemas import UserOut
+from realm import db
+from realm.edge.api_models import UserOut
+from realm.edge.auth import Caller
+from realm.edge.http import Reply, endpoint
+from realm.people import users
 
 
 @endpoint("GET", summary="The caller's profile", response=UserOut, errors=(401, 403, 405))

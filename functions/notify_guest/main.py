@@ -7,7 +7,7 @@ from typing import Any
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from realm import inbound, notifications
+from realm.events import inbound, notify
 
 _not_an_event = inbound.acknowledge_non_event("notify-guest")
 functions_framework.errorhandler(400)(_not_an_event)
@@ -16,4 +16,4 @@ functions_framework.errorhandler(415)(_not_an_event)
 
 @functions_framework.cloud_event
 def notify_guest(cloud_event: CloudEvent) -> Any:
-    notifications.handle(cloud_event)
+    notify.handle(cloud_event)

@@ -6,10 +6,11 @@ stored, and answered with 202: make-thumbnail makes it ready shortly after.
 
 from werkzeug.datastructures import FileStorage
 
-from realm import photos
-from realm.auth import Caller
-from realm.http import Reply, endpoint
-from realm.schemas import PhotoAcceptedOut, PhotoUploadForm, PhotoUploadRequest
+from realm.edge.api_models import PhotoAcceptedOut, PhotoUploadForm, PhotoUploadRequest
+from realm.edge.auth import Caller
+from realm.edge.http import Reply, endpoint
+from realm.media import photos
+from realm.people import profile
 
 
 @endpoint(
@@ -33,5 +34,5 @@ def photo_upload(
         data = photos.from_base64(body.image_base64)
     else:
         data = photos.from_file(photos.required_file(files, "photo"))
-    accepted = photos.upload(caller.uid, photos.accept(data))
+    accepted = profile.set_photo(caller.uid, photos.accept(data))
     return Reply(202, PhotoAcceptedOut.model_validate(accepted))

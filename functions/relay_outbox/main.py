@@ -9,8 +9,8 @@ import json
 import functions_framework
 from werkzeug.wrappers import Request, Response
 
-from realm import relay
-from realm.http import error_response
+from realm.edge.http import error_response
+from realm.events import relay
 
 
 @functions_framework.http

@@ -1,9 +1,10 @@
 """respond-invite: an invited guest confirms or declines."""
 
-from realm import invites, outbox
-from realm.auth import Caller
-from realm.http import Reply, endpoint
-from realm.schemas import InviteOut, RespondInviteRequest
+from realm.edge.api_models import InviteOut, RespondInviteRequest
+from realm.edge.auth import Caller
+from realm.edge.http import Reply, endpoint
+from realm.events import outbox
+from realm.hosting import invites
 
 
 @endpoint(

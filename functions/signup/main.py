@@ -2,10 +2,11 @@
 
 from werkzeug.datastructures import FileStorage
 
-from realm import photos
-from realm.auth import Caller
-from realm.http import Reply, endpoint
-from realm.schemas import SignupForm, UserOut
+from realm.edge.api_models import SignupForm, UserOut
+from realm.edge.auth import Caller
+from realm.edge.http import Reply, endpoint
+from realm.media import photos
+from realm.people import profile
 
 
 @endpoint(
@@ -22,5 +23,5 @@ from realm.schemas import SignupForm, UserOut
 def signup(caller: Caller, form: SignupForm, files: dict[str, FileStorage]) -> Reply:
     # The photo is checked at the door, before anything is stored.
     photo = photos.accept(photos.from_file(files["photo"].stream)) if "photo" in files else None
-    user = photos.sign_up(caller.uid, form.display_name, form.email, form.phone, photo)
+    user = profile.sign_up(caller.uid, form.display_name, form.email, form.phone, photo)
     return Reply(201, UserOut.model_validate(user))

@@ -29,11 +29,12 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         stack.postgres(durable=True)
         stack.storage(durable=True)
-        from realm import db, schema
+        from realm import db
         from realm.config import settings
+        from realm.db import migrate
         from realm.devstack import seed, server, tokens
 
-        applied = schema.migrate(db.pool())
+        applied = migrate.migrate(db.pool())
         print(f"migrations applied: {[m.version for m in applied] or 'none pending'}")
         if not args.no_seed:
             with db.transaction() as tx:
@@ -68,7 +69,7 @@ def _start_events(stack: Any, state: Any, project: str) -> Any:
 
     events = emulators.start_local(stack, state, project, REPO_ROOT / "firestore.rules")
     if events.mode == "fallback":
-        from realm.notifications import local_feed_path
+        from realm.events.notify import local_feed_path
 
         print(
             f"events: gcloud emulators {events.why_fallback}; using the in-process"
@@ -105,9 +106,9 @@ def _notifications(args: argparse.Namespace) -> int:
     # A running `realm serve` wrote where its emulators listen.
     for name, value in emulators.read_hosts(settings.state_dir).items():
         os.environ.setdefault(name, value)
-    from realm import notifications
+    from realm.events import notify
 
-    feed = notifications.default_feed()
+    feed = notify.default_feed()
     items = feed.recent(args.auth_uid, limit=args.limit)
     print(f"{len(items)} notification(s) for {args.auth_uid} ({feed.name}), newest first")
     for item in items:
@@ -120,9 +121,10 @@ def _notifications(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from realm import db, schema
+    from realm import db
+    from realm.db import migrate
 
-    applied = schema.migrate(db.pool())
+    applied = migrate.migrate(db.pool())
     print(f"applied: {[f'{m.version:04d}_{m.name}' for m in applied] or 'nothing pending'}")
     return 0
 

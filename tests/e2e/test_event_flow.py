@@ -30,8 +30,8 @@ from realm import db
 from realm.config import settings
 from realm.devstack import emulators
 from realm.devstack.ports import free_port, wait_for_port
-from realm.notifications import FirestoreFeed
-from realm.publishing import Message, push_envelope
+from realm.events.notify import FirestoreFeed
+from realm.events.publishing import Message, push_envelope
 from tests.e2e.flows import Person
 from tests.helpers import Client, in_hours
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from realm import db, media
+from realm import db
 from realm.config import settings
+from realm.media import storage
 from tests import photo_samples as samples
 from tests.helpers import Client, Reply, multipart, token, uid
 
@@ -59,7 +60,7 @@ class Member:
         return photo
 
     def stored_objects(self) -> list[str]:
-        return media.store().keys(f"photos/{self.id}/")
+        return storage.store().keys(f"photos/{self.id}/")
 
     def photo_rows(self) -> int:
         with db.transaction() as tx:

@@ -86,7 +86,7 @@ def test_each_archive_holds_main_py_at_its_root_the_realm_package_and_the_migrat
         assert "main.py" in names, name
         assert "requirements.txt" in names, name
         assert "realm/__init__.py" in names, name
-        assert any(n.startswith("realm/migrations/") and n.endswith(".sql") for n in names), name
+        assert any(n.startswith("realm/db/migrations/") and n.endswith(".sql") for n in names), name
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")], name
         assert not [n for n in names if n.startswith(("functions/", "tests/", "shared/"))], name
         assert names == sorted(names), f"{name}: entries not sorted"

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from realm import db, schema
-from realm.db import Pool, PoolExhausted
+from realm import db
+from realm.db import Pool, PoolExhausted, migrate
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_migrations_run_from_two_processes_at_once_apply_each_once(fresh_databas
             row["version"]
             for row in tx.all("SELECT version FROM schema_migrations ORDER BY version")
         ]
-    assert versions == [m.version for m in schema.available()]
-    assert schema.migrate(pool) == []  # and a third run finds nothing to do
+    assert versions == [m.version for m in migrate.available()]
+    assert migrate.migrate(pool) == []  # and a third run finds nothing to do
     pool.close()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from realm.config import settings
-from realm.notifications import FirestoreFeed, Notification
+from realm.events.notify import FirestoreFeed, Notification
 
 pytestmark = pytest.mark.emulators
 

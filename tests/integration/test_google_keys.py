@@ -17,9 +17,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from realm.auth import GoogleKeys, InvalidToken, KeysUnavailable, Verifier
 from realm.config import load
 from realm.devstack.tokens import new_private_key
+from realm.edge.auth import GoogleKeys, InvalidToken, KeysUnavailable, Verifier
 
 SETTINGS = load({"REALM_PROJECT_ID": "realm-test"})
 KEY = new_private_key()
@@ -93,7 +93,7 @@ def test_certificates_are_fetched_once_for_many_verifications(certs: CertServer)
 
 
 class Clock:
-    """Stands in for time.monotonic in realm.auth, so the cache can be aged without waiting."""
+    """Stands in for time.monotonic in realm.edge.auth, so the cache can be aged without waiting."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -105,7 +105,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("realm.auth.time.monotonic", fake)
+    monkeypatch.setattr("realm.edge.auth.time.monotonic", fake)
     return fake
 
 

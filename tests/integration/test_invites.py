@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from realm import invites
 from realm.db import Tx
 from realm.errors import Conflict, Forbidden, NotFound, RuleViolation
-from realm.outbox import OutboxTx
+from realm.events.outbox import OutboxTx
+from realm.hosting import invites
 from tests.helpers import add_invite, add_party, add_user, in_hours
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from realm import db, parties
+from realm import db
+from realm.hosting import parties
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,12 @@ from typing import Any
 
 import pytest
 
-from realm import db, errors, inbound, media, parties, photos, users
+from realm import db, errors
 from realm.config import settings
+from realm.events import inbound
+from realm.hosting import parties
+from realm.media import photos, storage
+from realm.people import profile, users
 from tests import photo_samples as samples
 from tests.helpers import add_party, add_user, in_hours, uid
 
@@ -47,12 +51,12 @@ def _count(sql: str, **params: Any) -> int:
 
 
 def test_an_upload_stores_the_original_and_commits_row_event_and_profile_photo_together(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
     auth_uid, user_id = _user()
     data = samples.jpeg()
 
-    accepted = photos.upload(auth_uid, photos.accept(data))
+    accepted = profile.set_photo(auth_uid, photos.accept(data))
 
     row = _row(accepted.photo_id)
     assert (row["status"], row["owner_id"], row["content_type"]) == (
@@ -69,10 +73,10 @@ def test_an_upload_stores_the_original_and_commits_row_event_and_profile_photo_t
 
 
 def test_make_thumbnail_marks_the_photo_ready_with_thumbnails_that_decode_at_their_sizes(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
     auth_uid, user_id = _user()
-    accepted = photos.upload(auth_uid, photos.accept(samples.jpeg((2000, 1500))))
+    accepted = profile.set_photo(auth_uid, photos.accept(samples.jpeg((2000, 1500))))
 
     outcome = photos.handle_uploaded(_event(accepted.photo_id))
 
@@ -92,10 +96,10 @@ def test_make_thumbnail_marks_the_photo_ready_with_thumbnails_that_decode_at_the
 
 
 def test_the_same_event_delivered_three_times_leaves_one_set_of_thumbnails(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
     auth_uid, user_id = _user()
-    accepted = photos.upload(auth_uid, photos.accept(samples.png()))
+    accepted = profile.set_photo(auth_uid, photos.accept(samples.png()))
     event = _event(accepted.photo_id)
 
     outcomes = [photos.handle_uploaded(event) for _ in range(3)]
@@ -110,10 +114,10 @@ def test_the_same_event_delivered_three_times_leaves_one_set_of_thumbnails(
 
 
 def test_concurrent_deliveries_of_one_event_mark_the_photo_ready_once(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
     auth_uid, user_id = _user()
-    accepted = photos.upload(auth_uid, photos.accept(samples.jpeg((1600, 1200))))
+    accepted = profile.set_photo(auth_uid, photos.accept(samples.jpeg((1600, 1200))))
     event = _event(accepted.photo_id)
     start = threading.Barrier(3)
     outcomes: list[str] = []
@@ -134,10 +138,10 @@ def test_concurrent_deliveries_of_one_event_mark_the_photo_ready_once(
 
 
 def test_an_image_that_only_a_decoder_finds_broken_ends_rejected_with_a_reason(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
     auth_uid, user_id = _user()
-    accepted = photos.upload(auth_uid, photos.accept(samples.png_with_corrupt_pixels()))
+    accepted = profile.set_photo(auth_uid, photos.accept(samples.png_with_corrupt_pixels()))
 
     outcome = photos.handle_uploaded(_event(accepted.photo_id))
 
@@ -162,7 +166,7 @@ def test_an_image_that_only_a_decoder_finds_broken_ends_rejected_with_a_reason(
     ids=["truncated-jpeg", "gif", "pdf", "text", "pixel-bomb"],
 )
 def test_the_door_refuses_bad_images_before_anything_is_stored(
-    bucket: media.MediaStore, data: bytes, error: type[errors.DomainError], code: str
+    bucket: storage.MediaStore, data: bytes, error: type[errors.DomainError], code: str
 ) -> None:
     with pytest.raises(error) as refused:
         photos.accept(data)
@@ -210,21 +214,21 @@ def test_an_image_over_the_size_limit_is_refused_before_decoding(
         photos.from_base64("A" * 4000)
 
 
-def test_a_caller_who_has_not_signed_up_stores_nothing(bucket: media.MediaStore) -> None:
+def test_a_caller_who_has_not_signed_up_stores_nothing(bucket: storage.MediaStore) -> None:
     with pytest.raises(errors.SignupRequired):
-        photos.upload(uid("stranger"), photos.accept(samples.jpeg()))
+        profile.set_photo(uid("stranger"), photos.accept(samples.jpeg()))
 
     assert bucket.keys("") == []
     assert _count("SELECT count(*) FROM photos") == 0
 
 
 def test_a_failed_signup_with_a_photo_leaves_neither_object_nor_row(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
-    photos.sign_up(uid("first"), "First", "same@example.test", None, None)
+    profile.sign_up(uid("first"), "First", "same@example.test", None, None)
 
     with pytest.raises(errors.Conflict):
-        photos.sign_up(
+        profile.sign_up(
             uid("second"), "Second", "same@example.test", None, photos.accept(samples.jpeg())
         )
 
@@ -233,9 +237,9 @@ def test_a_failed_signup_with_a_photo_leaves_neither_object_nor_row(
 
 
 def test_signup_with_a_photo_makes_it_the_new_users_profile_photo(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
-    user = photos.sign_up(
+    user = profile.sign_up(
         uid("new"), "New", "new@example.test", None, photos.accept(samples.webp())
     )
 
@@ -245,13 +249,13 @@ def test_signup_with_a_photo_makes_it_the_new_users_profile_photo(
 
 
 def test_a_new_upload_replaces_only_the_callers_own_profile_photo(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
     alice_uid, alice_id = _user("Alice")
     bob_uid, bob_id = _user("Bob")
-    alices = photos.upload(alice_uid, photos.accept(samples.jpeg()))
+    alices = profile.set_photo(alice_uid, photos.accept(samples.jpeg()))
 
-    bobs = photos.upload(bob_uid, photos.accept(samples.png()))
+    bobs = profile.set_photo(bob_uid, photos.accept(samples.png()))
 
     with db.transaction() as tx:
         alice, bob = users.get(tx, alice_id), users.get(tx, bob_id)
@@ -262,11 +266,11 @@ def test_a_new_upload_replaces_only_the_callers_own_profile_photo(
 
 
 def test_the_database_refuses_another_users_photo_as_a_profile_photo(
-    bucket: media.MediaStore,
+    bucket: storage.MediaStore,
 ) -> None:
     alice_uid, _ = _user("Alice")
     _, bob_id = _user("Bob")
-    alices = photos.upload(alice_uid, photos.accept(samples.jpeg()))
+    alices = profile.set_photo(alice_uid, photos.accept(samples.jpeg()))
 
     with pytest.raises(Exception, match="users_photo_owner_fk"), db.transaction() as tx:
         tx.execute(
@@ -274,9 +278,9 @@ def test_the_database_refuses_another_users_photo_as_a_profile_photo(
         )
 
 
-def test_me_shows_the_photo_status_and_once_ready_its_urls(bucket: media.MediaStore) -> None:
+def test_me_shows_the_photo_status_and_once_ready_its_urls(bucket: storage.MediaStore) -> None:
     auth_uid, user_id = _user()
-    accepted = photos.upload(auth_uid, photos.accept(samples.jpeg()))
+    accepted = profile.set_photo(auth_uid, photos.accept(samples.jpeg()))
     with db.transaction() as tx:
         before = users.me(tx, auth_uid).photo
 
@@ -296,10 +300,10 @@ def test_me_shows_the_photo_status_and_once_ready_its_urls(bucket: media.MediaSt
     }
 
 
-def test_a_partys_host_carries_the_photo_urls(bucket: media.MediaStore) -> None:
+def test_a_partys_host_carries_the_photo_urls(bucket: storage.MediaStore) -> None:
     host_uid, host_id = _user("Host")
     guest_uid, guest_id = _user("Guest")
-    accepted = photos.upload(host_uid, photos.accept(samples.jpeg()))
+    accepted = profile.set_photo(host_uid, photos.accept(samples.jpeg()))
     photos.handle_uploaded(_event(accepted.photo_id))
     with db.transaction() as tx:
         party_id = add_party(tx, host_id, in_hours(24))

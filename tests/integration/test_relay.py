@@ -12,17 +12,19 @@ from typing import Any
 
 import pytest
 
-from realm import db, invites, outbox, relay
-from realm.outbox import OutboxTx
-from realm.publishing import Message, PubSubPublisher
+from realm import db
+from realm.events import outbox, relay
+from realm.events.outbox import OutboxTx
+from realm.events.publishing import Message, PubSubPublisher
+from realm.hosting import invites
 from tests.helpers import add_party, add_user, in_hours, uid
 
 
 @pytest.fixture(autouse=True)
 def _fresh(clean_db: None) -> Iterator[None]:
-    relay.reset_backoff()
+    outbox.reset_backoff()
     yield
-    relay.reset_backoff()
+    outbox.reset_backoff()
 
 
 def write_events(count: int, event_type: Any = "invite-created") -> list[str]:
@@ -147,10 +149,10 @@ def test_publishing_after_commit_never_raises_and_leaves_failures_to_the_relay()
         tx = OutboxTx(plain)
         event = outbox.add(tx, "invite-created", {"invite_id": 1})
 
-    relay.publish_committed([event], publisher=Broken())  # must not raise
+    outbox.publish_committed([event], publisher=Broken())  # must not raise
 
     assert outbox_rows()[str(event.event_id)]["published_at"] is None
-    assert relay.backing_off(), "later requests leave publishing to the relay for a while"
+    assert outbox.backing_off(), "later requests leave publishing to the relay for a while"
 
 
 def test_publishing_after_commit_marks_the_events_it_published() -> None:
@@ -159,7 +161,7 @@ def test_publishing_after_commit_marks_the_events_it_published() -> None:
         events = [outbox.add(tx, "invite-created", {"invite_id": n}) for n in range(2)]
     publisher = Recording()
 
-    relay.publish_committed(events, publisher=publisher)
+    outbox.publish_committed(events, publisher=publisher)
 
     rows = outbox_rows()
     assert all(rows[str(e.event_id)]["published_at"] is not None for e in events)

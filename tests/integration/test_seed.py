@@ -1,5 +1,6 @@
-from realm import db, parties
+from realm import db
 from realm.devstack import seed
+from realm.hosting import parties
 
 
 def _seed_twice() -> None:

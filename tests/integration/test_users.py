@@ -1,8 +1,8 @@
 import pytest
 
-from realm import users
 from realm.db import Tx
 from realm.errors import Conflict, SignupRequired
+from realm.people import users
 from tests.helpers import add_party, add_user, in_hours
 
 

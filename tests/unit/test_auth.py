@@ -7,9 +7,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from realm.auth import InvalidToken, LocalKeys, Verifier
 from realm.config import load
 from realm.devstack.tokens import new_private_key
+from realm.edge.auth import InvalidToken, LocalKeys, Verifier
 
 SETTINGS = load({"REALM_PROJECT_ID": "realm-test"})
 KEY = new_private_key()

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from PIL import Image, ImageCms
 
-from realm import images
+from realm.media import images
 from tests import photo_samples as samples
 
 LIMIT = 40_000_000
@@ -87,7 +87,7 @@ def test_a_small_png_declaring_100000_by_100000_pixels_is_refused_quickly_in_lit
         """
         import json, sys, time
         from pathlib import Path
-        from realm import images
+        from realm.media import images
 
         def status_kb(field):
             lines = Path("/proc/self/status").read_text().splitlines()

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from realm import photo_urls
+from realm.media import urls as photo_urls
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "make-thumbnail@realm-test.iam.gserviceaccount.com"

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from cloudevents.http import CloudEvent
 
-from realm import inbound, notifications
 from realm.config import settings
-from realm.notifications import LocalFeed, Notification
-from realm.publishing import Message, push_envelope
+from realm.events import inbound, notify
+from realm.events.notify import LocalFeed, Notification
+from realm.events.publishing import Message, push_envelope
 
 
 def invite_created_data(**overrides: Any) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def test_an_invite_notifies_the_guest_with_the_party_and_the_host_named() -> Non
     message = event_message("invite-created", invite_created_data())
     feed = FakeFeed()
 
-    assert notifications.handle(pushed(message), feed) == "created"
+    assert notify.handle(pushed(message), feed) == "created"
 
     [((auth_uid, notification_id), note)] = feed.documents.items()
     assert auth_uid == "guest-1"
@@ -123,9 +123,9 @@ def test_an_answer_notifies_the_host_with_the_guest_named(
     response: str, title: str, body: str
 ) -> None:
     message = event_message("invite-responded", invite_responded_data(response))
-    recipient, note = notifications.notification_for(
-        inbound.decode(pushed(message))
-    ) or pytest.fail("no notification")
+    recipient, note = notify.notification_for(inbound.decode(pushed(message))) or pytest.fail(
+        "no notification"
+    )
 
     assert recipient == "host-3"
     assert (note.type, note.title, note.body) == ("invite-responded", title, body)
@@ -136,7 +136,7 @@ def test_the_same_event_handled_twice_is_created_once_then_a_duplicate() -> None
     message = event_message("invite-created", invite_created_data())
     feed = FakeFeed()
 
-    outcomes = [notifications.handle(pushed(message), feed) for _ in range(3)]
+    outcomes = [notify.handle(pushed(message), feed) for _ in range(3)]
 
     assert outcomes == ["created", "duplicate", "duplicate"]
     assert len(feed.documents) == 1
@@ -161,7 +161,7 @@ def test_the_same_event_handled_twice_is_created_once_then_a_duplicate() -> None
 def test_an_unusable_message_is_acknowledged_without_a_notification(envelope: Any) -> None:
     feed = FakeFeed()
 
-    assert notifications.handle(raw_push(envelope), feed) == "malformed"
+    assert notify.handle(raw_push(envelope), feed) == "malformed"
     assert feed.documents == {}
 
 
@@ -170,7 +170,7 @@ def test_an_invite_event_missing_the_guest_is_acknowledged_without_a_notificatio
     del data["guest_auth_uid"]
     feed = FakeFeed()
 
-    assert notifications.handle(pushed(event_message("invite-created", data)), feed) == "malformed"
+    assert notify.handle(pushed(event_message("invite-created", data)), feed) == "malformed"
     assert feed.documents == {}
 
 
@@ -178,7 +178,7 @@ def test_an_event_of_an_unknown_type_is_acknowledged_without_a_notification() ->
     feed = FakeFeed()
     message = event_message("party-exploded", invite_created_data())
 
-    assert notifications.handle(pushed(message), feed) == "unknown_type"
+    assert notify.handle(pushed(message), feed) == "unknown_type"
     assert feed.documents == {}
 
 
@@ -190,8 +190,8 @@ def test_an_event_older_than_the_configured_age_is_dropped() -> None:
     old = event_message("invite-created", invite_created_data(), occurred_at=too_old)
     recent = event_message("invite-created", invite_created_data(), occurred_at=just_in_time)
 
-    assert notifications.handle(pushed(old), feed) == "too_old"
-    assert notifications.handle(pushed(recent), feed) == "created"
+    assert notify.handle(pushed(old), feed) == "too_old"
+    assert notify.handle(pushed(recent), feed) == "created"
     assert [key[1] for key in feed.documents] == [recent["event_id"]]
 
 
@@ -216,7 +216,7 @@ def note(minutes_ago: int, title: str = "t") -> Notification:
 
 
 def test_the_local_fallback_feed_creates_once_and_lists_newest_first(tmp_path: Path) -> None:
-    feed = LocalFeed(tmp_path / "notifications.sqlite3")
+    feed = LocalFeed(tmp_path / "notify.sqlite3")
 
     assert feed.add("guest-1", "a", note(10, "older")) is True
     assert feed.add("guest-1", "b", note(1, "newer")) is True

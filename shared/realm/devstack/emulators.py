@@ -196,8 +196,8 @@ def wire_pubsub(
     from google.api_core.exceptions import AlreadyExists
     from google.cloud.pubsub_v1.types import PushConfig
 
-    from realm.outbox import TOPICS
-    from realm.publishing import PUSH_ROUTES, subscription_name
+    from realm.events.outbox import TOPICS
+    from realm.events.publishing import PUSH_ROUTES, subscription_name
 
     publisher, subscriber = _publisher(host), _subscriber(host)
     served = set(served)

@@ -14,20 +14,20 @@ from werkzeug.wrappers import Request, Response
 
 
 def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-    from realm import media
-    from realm.http import error_response
+    from realm.edge.http import error_response
+    from realm.media import storage
 
     request = Request(environ)
     key = request.path.lstrip("/")
     response: Response
     if request.method not in ("GET", "HEAD"):
         response = error_response(405, "method_not_allowed", "Use GET.", headers={"Allow": "GET"})
-    elif not media.is_servable(key):
+    elif not storage.is_servable(key):
         response = error_response(404, "not_found", "No such image.")
     else:
         try:
-            data = media.store().get(key)
-        except media.ObjectMissing:
+            data = storage.store().get(key)
+        except storage.ObjectMissing:
             response = error_response(404, "not_found", "No such image.")
         else:
             response = Response(data, 200, content_type="image/webp")

@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from realm import schemas
 from realm.devstack.server import deployed_name, function_names, functions_dir
-from realm.http import Endpoint
+from realm.edge import api_models
+from realm.edge.http import Endpoint
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "openapi.json"
 
@@ -84,7 +84,7 @@ def _operation(name: str, spec: Endpoint) -> dict[str, Any]:
     for status in sorted(set(spec.errors) | {401, 405}):
         responses[str(status)] = {
             "description": _STATUS_TEXT.get(status, "Error"),
-            "content": {"application/json": {"schema": _ref(schemas.ErrorOut)}},
+            "content": {"application/json": {"schema": _ref(api_models.ErrorOut)}},
         }
     operation["responses"] = responses
     return operation
@@ -92,14 +92,17 @@ def _operation(name: str, spec: Endpoint) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     declared = endpoints()
-    models: set[type[BaseModel]] = {schemas.ErrorOut}
+    models: set[type[BaseModel]] = {api_models.ErrorOut}
     for spec in declared.values():
         models.add(spec.response)
         if spec.body is not None:
             models.add(spec.body)
     ordered = sorted(models, key=lambda m: m.__name__)
     _, components = models_json_schema(
-        [(m, "validation" if issubclass(m, schemas.Request) else "serialization") for m in ordered],
+        [
+            (m, "validation" if issubclass(m, api_models.Request) else "serialization")
+            for m in ordered
+        ],
         ref_template="#/components/schemas/{model}",
     )
     return {

@@ -33,7 +33,7 @@ def deployed_name(folder: str) -> str:
 
 
 def _not_found(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-    from realm.http import error_response
+    from realm.edge.http import error_response
 
     response = error_response(404, "no_such_function", "No function is served at this path.")
     return response(environ, start_response)

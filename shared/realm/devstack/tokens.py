@@ -12,8 +12,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from realm.auth import LOCAL_KEY_ID, public_key_file
 from realm.config import Settings
+from realm.edge.auth import LOCAL_KEY_ID, public_key_file
 
 
 def new_private_key() -> rsa.RSAPrivateKey:

@@ -20,11 +20,11 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from realm import schemas
-from realm.auth import Caller, InvalidToken, KeysUnavailable, verifier
 from realm.config import settings
 from realm.cursors import InvalidCursor
 from realm.db import DataRejected, PoolExhausted
+from realm.edge import api_models
+from realm.edge.auth import Caller, InvalidToken, KeysUnavailable, verifier
 from realm.errors import (
     Conflict,
     DomainError,
@@ -94,8 +94,8 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = schemas.ErrorOut(
-        error=schemas.ErrorBody(code=code, message=message, details=details or [])
+    body = api_models.ErrorOut(
+        error=api_models.ErrorBody(code=code, message=message, details=details or [])
     )
     response = Response(body.model_dump_json(), status, content_type=_JSON)
     response.headers.update(headers or {})

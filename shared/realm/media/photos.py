@@ -6,10 +6,11 @@ The upload path (``photo-upload``, ``signup``):
    :func:`accept`): the size (``REALM_MAX_UPLOAD_BYTES`` → 413), the type by content (JPEG, PNG,
    WebP, and HEIC when pillow-heif is installed → 415 otherwise), the pixel count declared in the
    header (``REALM_MAX_IMAGE_PIXELS`` → 422, no pixels decoded), a cheap integrity check (→ 422).
-2. :func:`upload` / :func:`sign_up`: the original is written to the media store, then one
-   transaction inserts the ``photos`` row (``processing``), makes it the user's profile photo and
-   adds the ``photo-uploaded`` event. If anything fails, the original is deleted again, so a
-   rejected or failed upload leaves neither object nor row.
+2. ``realm.people.profile`` (``set_photo``, ``sign_up``) calls :func:`attach` under
+   :func:`deleted_on_failure`: the original is written to the media store, then one transaction
+   inserts the ``photos`` row (``processing``), makes it the user's profile photo and adds the
+   ``photo-uploaded`` event. If anything fails, the original is deleted again, so a rejected or
+   failed upload leaves neither object nor row.
 
 make-thumbnail (:func:`handle_uploaded`) renders the sanitized images and marks the photo
 ``ready`` (or ``rejected`` with a reason), idempotently on the event's id.
@@ -28,10 +29,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-from realm import db, images, inbound, media, outbox, users
+from realm import db
 from realm.config import settings
 from realm.errors import RuleViolation, TooLarge, UnsupportedMedia
+from realm.events import inbound, outbox
 from realm.logs import log
+from realm.media import images, storage
 
 SUBSCRIBER = "make-thumbnail"
 # Room for base64's 4/3 and the JSON or multipart framing around the image.
@@ -117,7 +120,7 @@ def accept(data: bytes) -> Upload:
 
 
 @contextmanager
-def _deleted_on_failure(store: media.MediaStore) -> Iterator[list[str]]:
+def deleted_on_failure(store: storage.MediaStore) -> Iterator[list[str]]:
     """Objects whose keys are added to the list are deleted if the block fails."""
     written: list[str] = []
     try:
@@ -129,12 +132,12 @@ def _deleted_on_failure(store: media.MediaStore) -> Iterator[list[str]]:
         raise
 
 
-def _attach(
-    tx: outbox.OutboxTx, store: media.MediaStore, written: list[str], user_id: int, upload: Upload
+def attach(
+    tx: outbox.OutboxTx, store: storage.MediaStore, written: list[str], user_id: int, upload: Upload
 ) -> uuid.UUID:
     """Stores the original and records the photo as the user's profile photo, with its event."""
     photo_id = uuid.uuid4()
-    key = media.original_key(user_id, photo_id)
+    key = storage.original_key(user_id, photo_id)
     written.append(key)
     store.put(key, upload.data, upload.image.content_type)
     tx.execute(
@@ -154,36 +157,6 @@ def _attach(
     )
     outbox.add(tx, "photo-uploaded", {"photo_id": str(photo_id), "user_id": user_id})
     return photo_id
-
-
-def upload(auth_uid: str, upload: Upload, store: media.MediaStore | None = None) -> Accepted:
-    """A new profile photo for the caller (only ever the caller's own)."""
-    store = store or media.store()
-    with _deleted_on_failure(store) as written, outbox.transaction() as tx:
-        user_id = users.id_for(tx, auth_uid)
-        photo_id = _attach(tx, store, written, user_id, upload)
-    log.info("photo %s uploaded", photo_id, extra={"fields": {"photo_id": str(photo_id)}})
-    return Accepted(photo_id)
-
-
-def sign_up(
-    auth_uid: str,
-    display_name: str,
-    email: str,
-    phone: str | None,
-    photo: Upload | None,
-    store: media.MediaStore | None = None,
-) -> users.User:
-    """Sign-up, with the profile photo in the same transaction when one is sent."""
-    if photo is None:
-        with db.transaction() as plain:
-            return users.sign_up(plain, auth_uid, display_name, email, phone)
-    store = store or media.store()
-    with _deleted_on_failure(store) as written, outbox.transaction() as tx:
-        user = users.sign_up(tx, auth_uid, display_name, email, phone)
-        _attach(tx, store, written, user.id, photo)
-        user = users.get(tx, user.id)
-    return user
 
 
 # --- make-thumbnail --------------------------------------------------------------------------
@@ -235,7 +208,7 @@ def _finish(
     return status
 
 
-def handle_uploaded(event: PhotoUploaded, store: media.MediaStore | None = None) -> Outcome:
+def handle_uploaded(event: PhotoUploaded, store: storage.MediaStore | None = None) -> Outcome:
     """Renders and stores the sanitized images of the photo, then marks it ready; or rejected.
 
     Idempotent on the event id: the images are written under keys fixed by the photo id, so a
@@ -243,7 +216,7 @@ def handle_uploaded(event: PhotoUploaded, store: media.MediaStore | None = None)
     the event in ``processed_events`` (in the same transaction as the status change) changes
     the row. A store or database failure raises, and Pub/Sub delivers the event again.
     """
-    store = store or media.store()
+    store = store or storage.store()
     with db.transaction() as tx:
         if inbound.already_processed(tx, SUBSCRIBER, event.event_id):
             return "duplicate"
@@ -258,7 +231,7 @@ def handle_uploaded(event: PhotoUploaded, store: media.MediaStore | None = None)
         return "not_processing"
     try:
         original = store.get(photo["original_key"])
-    except media.ObjectMissing:
+    except storage.ObjectMissing:
         return _finish(event, "rejected", reason="The uploaded file is missing.")
     try:
         rendered = images.render(original, settings.max_image_pixels)
@@ -267,7 +240,7 @@ def handle_uploaded(event: PhotoUploaded, store: media.MediaStore | None = None)
         return _finish(event, "rejected", reason=error.message)
     keys: dict[str, str] = {}
     for output in rendered.outputs:
-        key = media.output_key(photo["owner_id"], event.photo_id, output.name)
+        key = storage.output_key(photo["owner_id"], event.photo_id, output.name)
         store.put(key, output.data, output.content_type)
         keys[output.name] = key
     outcome = _finish(event, "ready", width=rendered.width, height=rendered.height, keys=keys)

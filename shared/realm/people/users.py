@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from realm import photo_urls
 from realm.db import Tx, UniqueViolation
 from realm.errors import Conflict, NotFound, SignupRequired
+from realm.media import urls as photo_urls
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class Migration:
 
 def available() -> list[Migration]:
     found = []
-    for entry in resources.files("realm.migrations").iterdir():
+    for entry in resources.files("realm.db.migrations").iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))

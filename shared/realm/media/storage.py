@@ -24,8 +24,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from realm import photo_urls
 from realm.config import Settings, settings
+from realm.media import urls
 from realm.process import Once
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def output_key(user_id: int, photo_id: object, name: str) -> str:
     return photo_prefix(user_id, photo_id) + f"{name}.webp"
 
 
-SERVABLE_NAMES = frozenset(f"{name}.webp" for name in photo_urls.SIZES)
+SERVABLE_NAMES = frozenset(f"{name}.webp" for name in urls.SIZES)
 
 
 def is_servable(key: str) -> bool:

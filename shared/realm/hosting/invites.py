@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from realm import clock, outbox
+from realm import clock
 from realm.errors import Conflict, Forbidden, NotFound, RuleViolation
-from realm.outbox import OutboxTx
-from realm.users import id_for
+from realm.events import outbox
+from realm.events.outbox import OutboxTx
+from realm.people.users import id_for
 
 Response = Literal["confirmed", "declined"]
 

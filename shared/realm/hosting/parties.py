@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from realm import clock, cursors, photo_urls
+from realm import clock, cursors
 from realm.db import Tx
 from realm.errors import RuleViolation
-from realm.users import PhotoRef, id_for, photo_ref
+from realm.media import urls
+from realm.people.users import PhotoRef, id_for, photo_ref
 
 View = Literal["invited", "confirmed", "hosting"]
 _NO_CURSOR = (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), 0)
@@ -48,7 +49,7 @@ _COLUMNS = """
 """
 
 
-def _party(row: dict[str, Any], batch: photo_urls.Batch | None = None) -> Party:
+def _party(row: dict[str, Any], batch: urls.Batch | None = None) -> Party:
     photo = photo_ref(row, batch)
     return Party(
         id=row["id"],
@@ -155,9 +156,7 @@ def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | Non
     if not rows:
         id_for(tx, auth_uid)  # an empty list, or a caller who never signed up?
     # The hosts' photo URLs not cached yet are signed together, concurrently, on first use.
-    batch = photo_urls.Batch(
-        row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready"
-    )
+    batch = urls.Batch(row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready")
     parties = [_party(row, batch) for row in rows[:limit]]
     more = len(rows) > limit
     next_cursor = cursors.encode(parties[-1].first_entry, parties[-1].id) if more else None

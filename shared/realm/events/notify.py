@@ -30,8 +30,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from realm import inbound
 from realm.config import settings
+from realm.events import inbound
 from realm.logs import log
 from realm.process import PerKey
 
@@ -170,7 +170,7 @@ class FirestoreFeed:
 
 
 class LocalFeed:
-    """The in-process fallback: ``<state dir>/notifications.sqlite3``."""
+    """The in-process fallback: ``<state dir>/notify.sqlite3``."""
 
     name = "local-file"
 
@@ -210,7 +210,7 @@ class LocalFeed:
 
 
 def local_feed_path() -> Path:
-    return settings.state_dir / "notifications.sqlite3"
+    return settings.state_dir / "notify.sqlite3"
 
 
 def choice() -> tuple[str, str]:

@@ -1,0 +1,110 @@
+"""relay-outbox: publishing whatever the requests left pending in the outbox.
+
+Requests publish their own events right after commit (``outbox.publish_committed``); the relay
+is the other path, and both work the same way: lock the pending rows with ``FOR UPDATE SKIP
+LOCKED``, publish them while holding the lock, and in the same transaction mark each one
+published or record the attempt and its error. The lock is what keeps two relays (or a relay and
+a request) from publishing the same row at the same moment; a crash between publish and commit
+can still publish a row twice, which is why delivery is at least once and every subscriber is
+idempotent on ``event_id``.
+
+``run()`` is one pass over the pending rows, oldest first, in batches, until none are left or
+its time budget is spent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from realm import db
+from realm.events import outbox, publishing
+from realm.events.publishing import Publisher
+from realm.logs import log
+
+BATCH_SIZE = 500
+RUN_BUDGET_SECONDS = 45.0  # Cloud Scheduler calls every minute; a run ends before the next.
+BATCH_PUBLISH_SECONDS = 20.0  # a batch not accepted by then is recorded as failed
+# A row that keeps failing (a poison message) steps aside: after this many attempts it is
+# retried only after 2, 4, 8 … seconds, at most MAX_BACKOFF_SECONDS, so that a batch of such
+# rows cannot end every run before the healthy rows behind it are reached.
+RETRIES_BEFORE_BACKOFF = 3
+MAX_BACKOFF_SECONDS = 300
+
+
+@dataclass
+class RelayReport:
+    published: int = 0
+    failed: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "published": self.published,
+            "failed": self.failed,
+            "batches": self.batches,
+            "seconds": round(self.seconds, 3),
+            "errors": self.errors,
+        }
+
+
+def run(
+    publisher: Publisher | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    budget_seconds: float = RUN_BUDGET_SECONDS,
+) -> RelayReport:
+    """One pass of the relay over the pending outbox rows, oldest first.
+
+    Rows another relay holds are skipped, not waited for. A row that fails stays pending
+    (attempts and last_error recorded) and does not hold back the rows behind it; a batch in
+    which everything failed ends the run (the broker is down: the next run retries). A row that
+    has failed again and again waits longer between attempts (see RETRIES_BEFORE_BACKOFF).
+    """
+    started = time.monotonic()
+    end = started + budget_seconds
+    publisher = publisher or publishing.default()
+    report = RelayReport()
+    after = 0
+    while time.monotonic() < end:
+        with db.transaction() as tx:
+            rows = tx.all(
+                "SELECT id, topic, message FROM outbox"
+                " WHERE published_at IS NULL AND id > :after"
+                "   AND (attempts < :free OR last_attempt_at < now() - make_interval(secs =>"
+                "        LEAST(power(2, attempts - :free + 1), :most)))"
+                " ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
+                after=after,
+                n=batch_size,
+                free=RETRIES_BEFORE_BACKOFF,
+                most=MAX_BACKOFF_SECONDS,
+            )
+            if not rows:
+                break
+            after = rows[-1]["id"]
+            deadline = min(end, time.monotonic() + BATCH_PUBLISH_SECONDS)
+            errors = publisher.publish(outbox.messages(rows), deadline=deadline, patient=True)
+            published, failed = outbox.record_attempts(tx, [row["id"] for row in rows], errors)
+        report.batches += 1
+        report.published += published
+        report.failed += failed
+        for error in errors:
+            if error is not None and error not in report.errors and len(report.errors) < 5:
+                report.errors.append(error)
+        if published == 0:
+            break
+    report.seconds = time.monotonic() - started
+    if report.published or report.failed:
+        log.info(
+            "relay: published %d event(s), %d failed, in %.2fs",
+            report.published,
+            report.failed,
+            report.seconds,
+            extra={"fields": {"relay": report.as_dict(), "publisher": publisher.name}},
+        )
+    if report.published:
+        outbox.reset_backoff()
+    return report

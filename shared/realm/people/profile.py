@@ -1,0 +1,43 @@
+"""The caller's profile: signing up (with a profile photo when one is sent) and a new profile
+photo later (``photo-upload``). The photo is checked at the door by ``realm.media.photos`` before
+anything here runs."""
+
+from __future__ import annotations
+
+from realm import db
+from realm.events import outbox
+from realm.logs import log
+from realm.media import photos, storage
+from realm.people import users
+
+
+def set_photo(
+    auth_uid: str, upload: photos.Upload, store: storage.MediaStore | None = None
+) -> photos.Accepted:
+    """A new profile photo for the caller (only ever the caller's own)."""
+    store = store or storage.store()
+    with photos.deleted_on_failure(store) as written, outbox.transaction() as tx:
+        user_id = users.id_for(tx, auth_uid)
+        photo_id = photos.attach(tx, store, written, user_id, upload)
+    log.info("photo %s uploaded", photo_id, extra={"fields": {"photo_id": str(photo_id)}})
+    return photos.Accepted(photo_id)
+
+
+def sign_up(
+    auth_uid: str,
+    display_name: str,
+    email: str,
+    phone: str | None,
+    photo: photos.Upload | None,
+    store: storage.MediaStore | None = None,
+) -> users.User:
+    """Sign-up, with the profile photo in the same transaction when one is sent."""
+    if photo is None:
+        with db.transaction() as plain:
+            return users.sign_up(plain, auth_uid, display_name, email, phone)
+    store = store or storage.store()
+    with photos.deleted_on_failure(store) as written, outbox.transaction() as tx:
+        user = users.sign_up(tx, auth_uid, display_name, email, phone)
+        photos.attach(tx, store, written, user.id, photo)
+        user = users.get(tx, user.id)
+    return user
