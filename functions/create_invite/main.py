@@ -1,5 +1,6 @@
 """create-invite: the host of a party invites a guest."""
 
+from realm import errors
 from realm.edge.api_models import CreateInviteRequest, InviteOut
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
@@ -13,7 +14,16 @@ from realm.hosting import invites
     body=CreateInviteRequest,
     response=InviteOut,
     status=201,
-    errors=(400, 401, 403, 404, 405, 409, 413, 415, 422),
+    errors=(
+        errors.SignupRequired,
+        errors.PartyNotFound,
+        errors.NotHost,
+        errors.GuestNotFound,
+        errors.SelfInvite,
+        errors.PartyOver,
+        errors.PartyCancelled,
+        errors.AlreadyInvited,
+    ),
 )
 def create_invite(caller: Caller, body: CreateInviteRequest) -> Reply:
     with outbox.transaction() as tx:

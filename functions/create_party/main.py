@@ -1,6 +1,6 @@
 """create-party: the caller hosts a new party."""
 
-from realm import db
+from realm import db, errors
 from realm.edge.api_models import CreatePartyRequest, PartyOut
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
@@ -13,7 +13,7 @@ from realm.hosting import parties
     body=CreatePartyRequest,
     response=PartyOut,
     status=201,
-    errors=(400, 401, 403, 405, 413, 415, 422),
+    errors=(errors.SignupRequired, errors.TooFarAhead, errors.PartyOver),
 )
 def create_party(caller: Caller, body: CreatePartyRequest) -> Reply:
     with db.transaction() as tx:

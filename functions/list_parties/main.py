@@ -1,6 +1,6 @@
 """list-parties: the caller's upcoming parties on one screen of the app, soonest first."""
 
-from realm import db
+from realm import db, errors
 from realm.edge.api_models import ListPartiesQuery, PartyPageOut
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
@@ -12,7 +12,7 @@ from realm.hosting import parties
     summary="List the caller's upcoming parties",
     query=ListPartiesQuery,
     response=PartyPageOut,
-    errors=(400, 401, 403, 405, 422),
+    errors=(errors.SignupRequired, errors.InvalidCursor),
 )
 def list_parties(caller: Caller, query: ListPartiesQuery) -> Reply:
     with db.reading() as tx:

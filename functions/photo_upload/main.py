@@ -6,6 +6,7 @@ stored, and answered with 202: make-thumbnail makes it ready shortly after.
 
 from werkzeug.datastructures import FileStorage
 
+from realm import errors
 from realm.edge.api_models import PhotoAcceptedOut, PhotoUploadForm, PhotoUploadRequest
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
@@ -21,7 +22,7 @@ from realm.people import profile
     files=("photo",),
     response=PhotoAcceptedOut,
     status=202,
-    errors=(400, 401, 403, 405, 411, 413, 415, 422),
+    errors=(errors.SignupRequired, *photos.DOOR_ERRORS),
     max_bytes=photos.body_limit(),
 )
 def photo_upload(

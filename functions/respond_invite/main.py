@@ -1,5 +1,6 @@
 """respond-invite: an invited guest confirms or declines."""
 
+from realm import errors
 from realm.edge.api_models import InviteOut, RespondInviteRequest
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
@@ -12,7 +13,12 @@ from realm.hosting import invites
     summary="Confirm or decline your invite",
     body=RespondInviteRequest,
     response=InviteOut,
-    errors=(400, 401, 403, 404, 405, 413, 415, 422),
+    errors=(
+        errors.SignupRequired,
+        errors.InviteNotFound,
+        errors.PartyOver,
+        errors.PartyCancelled,
+    ),
 )
 def respond_invite(caller: Caller, body: RespondInviteRequest) -> Reply:
     with outbox.transaction() as tx:

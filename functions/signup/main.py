@@ -2,6 +2,7 @@
 
 from werkzeug.datastructures import FileStorage
 
+from realm import errors
 from realm.edge.api_models import SignupForm, UserOut
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
@@ -16,7 +17,7 @@ from realm.people import profile
     files=("photo",),
     response=UserOut,
     status=201,
-    errors=(400, 401, 405, 409, 413, 415, 422),
+    errors=(errors.AlreadySignedUp, errors.EmailTaken, *photos.DOOR_ERRORS),
     # The photo is held to REALM_MAX_UPLOAD_BYTES; the body may carry the form around it.
     max_bytes=photos.body_limit(),
 )

@@ -10,12 +10,10 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 
+from realm.errors import InvalidCursor
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_ID = 2**63 - 1
-
-
-class InvalidCursor(ValueError):
-    pass
 
 
 def encode(first_entry: datetime, party_id: int) -> str:
@@ -32,4 +30,4 @@ def decode(cursor: str) -> tuple[datetime, int]:
             raise ValueError(text)
         return _EPOCH + timedelta(microseconds=micros), party_id
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-        raise InvalidCursor("The cursor is not one this API gave out.") from None
+        raise InvalidCursor() from None

@@ -1,9 +1,18 @@
-"""Domain errors: what can go wrong in the business rules, each with a stable ``code``.
+"""Domain errors: what can go wrong in the business rules, one class per stable ``code``.
 
-The HTTP layer maps each kind to its status; the domain never speaks HTTP.
+Each error is a class named for what happened (``PartyNotFound``), whose base is the *kind* of
+failure (``NotFound``, ``Forbidden``, …). The HTTP layer maps each kind to its status; the domain
+never speaks HTTP. Every function declares the classes it can raise (``@endpoint(errors=...)``),
+which is where the per-operation list of codes in the OpenAPI document comes from; a test over
+the end-to-end suite checks that no function answers a code it did not declare.
+
+    raise PartyNotFound()                      # the class's default message
+    raise PartyOver("This party is over.")     # or one that says more
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class ConfigError(Exception):
@@ -11,47 +20,168 @@ class ConfigError(Exception):
 
 
 class DomainError(Exception):
-    code = "domain_error"
+    code: ClassVar[str] = "domain_error"
+    default_message: ClassVar[str] = "The request cannot be done."
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+# -- the kinds: each maps to one HTTP status (realm.edge.http) ---------------------------------
+
+
+class BadRequest(DomainError):
+    """The request is malformed in a way the models cannot see (a cursor we never gave out)."""
 
 
 class NotFound(DomainError):
-    code = "not_found"
+    """Unknown, or not the caller's to know about (both answer the same)."""
 
 
 class Forbidden(DomainError):
-    code = "forbidden"
+    """Known to the caller, but not theirs to do."""
 
 
 class Conflict(DomainError):
-    code = "conflict"
+    """Clashes with the current state."""
 
 
 class RuleViolation(DomainError):
     """Well-formed input that the app's rules do not allow (a party that is over, say)."""
 
-    code = "rule_violation"
-
 
 class TooLarge(DomainError):
     """The input is over a size limit."""
-
-    code = "payload_too_large"
 
 
 class UnsupportedMedia(DomainError):
     """The input is not of a type we accept (judged by its content, not its name)."""
 
-    code = "unsupported_media_type"
+
+class RateLimited(DomainError):
+    """Over a quota; ``retry_after`` seconds until the caller may try again."""
+
+    code = "rate_limited"
+    default_message = "Too many requests of this kind; try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+# -- the codes -----------------------------------------------------------------------------------
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+    default_message = "The cursor is not one this API gave out."
+
+
+class PartyNotFound(NotFound):
+    code = "party_not_found"
+    default_message = "No such party."
+
+
+class GuestNotFound(NotFound):
+    code = "guest_not_found"
+    default_message = "No such guest."
+
+
+class InviteNotFound(NotFound):
+    code = "invite_not_found"
+    default_message = "You have no invite to this party."
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    default_message = "No such user."
 
 
 class SignupRequired(Forbidden):
     code = "signup_required"
+    default_message = "Sign up before using the app."
 
-    def __init__(self) -> None:
-        super().__init__("Sign up before using the app.")
+
+class NotHost(Forbidden):
+    code = "not_host"
+    default_message = "Only the party's host can do this."
+
+
+class AlreadySignedUp(Conflict):
+    code = "already_signed_up"
+    default_message = "You have already signed up."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_message = "This email address belongs to another account."
+
+
+class AlreadyInvited(Conflict):
+    code = "already_invited"
+    default_message = "This guest is already invited to this party."
+
+
+class PartyOver(RuleViolation):
+    code = "party_over"
+    default_message = "This party is over."
+
+
+class PartyCancelled(RuleViolation):
+    code = "party_cancelled"
+    default_message = "This party has been cancelled."
+
+
+class TooFarAhead(RuleViolation):
+    code = "too_far_ahead"
+    default_message = "Parties can be planned at most two years ahead."
+
+
+class SelfInvite(RuleViolation):
+    code = "self_invite"
+    default_message = "A host cannot invite themselves."
+
+
+class InvalidBase64(RuleViolation):
+    code = "invalid_base64"
+    default_message = "image_base64 is not valid base64."
+
+
+class UndecodableImage(RuleViolation):
+    code = "undecodable_image"
+    default_message = "The image cannot be decoded."
+
+
+class TooManyPixels(RuleViolation):
+    code = "too_many_pixels"
+    default_message = "The image has too many pixels."
+
+
+class MissingFile(RuleViolation):
+    """A multipart file part that must be there is not (the models cannot see file parts)."""
+
+    code = "validation_error"
+    default_message = "A file part is missing."
+
+
+class PayloadTooLarge(TooLarge):
+    code = "payload_too_large"
+    default_message = "The body is too large."
+
+
+class UnsupportedMediaType(UnsupportedMedia):
+    code = "unsupported_media_type"
+    default_message = "This type of content is not accepted."
+
+
+def catalogue() -> dict[str, type[DomainError]]:
+    """Every concrete error by its code (the leaves of the class tree)."""
+    found: dict[str, type[DomainError]] = {}
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        kind = pending.pop()
+        pending.extend(kind.__subclasses__())
+        if kind is not DomainError and "code" in vars(kind):
+            found.setdefault(kind.code, kind)
+    return found

@@ -2,9 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from realm.cursors import InvalidCursor
 from realm.db import Tx
-from realm.errors import RuleViolation, SignupRequired
+from realm.errors import InvalidCursor, RuleViolation, SignupRequired
 from realm.hosting import parties
 from tests.helpers import add_invite, add_party, add_user, in_hours, now
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from realm import clock, cursors
+from realm import clock, cursors, errors
 
 T = datetime(2026, 5, 1, 20, 0, tzinfo=UTC)
 
@@ -30,5 +30,5 @@ def test_cursors_of_parties_sharing_a_start_time_differ() -> None:
     "bad", ["", "!!!", "bm90LWEtY3Vyc29y", "MTIzLg", "MTIzLjA", "YWJjLjEy", "MTIzLjEyLjM", "é"]
 )
 def test_a_cursor_the_api_did_not_give_out_is_refused(bad: str) -> None:
-    with pytest.raises(cursors.InvalidCursor):
+    with pytest.raises(errors.InvalidCursor):
         cursors.decode(bad)

@@ -28,6 +28,9 @@ _STATUS_TEXT = {
     413: "Body too large",
     415: "Unsupported media type",
     422: "Valid JSON, invalid values",
+    429: "Over a quota; see Retry-After",
+    500: "A bug on our side",
+    503: "A dependency is down or busy; see Retry-After",
 }
 
 
@@ -81,9 +84,9 @@ def _operation(name: str, spec: Endpoint) -> dict[str, Any]:
             "content": {"application/json": {"schema": _ref(spec.response)}},
         }
     }
-    for status in sorted(set(spec.errors) | {401, 405}):
+    for status, codes in spec.error_codes().items():
         responses[str(status)] = {
-            "description": _STATUS_TEXT.get(status, "Error"),
+            "description": f"{_STATUS_TEXT.get(status, 'Error')}: {', '.join(codes)}",
             "content": {"application/json": {"schema": _ref(api_models.ErrorOut)}},
         }
     operation["responses"] = responses

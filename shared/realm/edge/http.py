@@ -21,15 +21,16 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from realm.config import settings
-from realm.cursors import InvalidCursor
 from realm.db import DataRejected, PoolExhausted
 from realm.edge import api_models
 from realm.edge.auth import Caller, InvalidToken, KeysUnavailable, verifier
 from realm.errors import (
+    BadRequest,
     Conflict,
     DomainError,
     Forbidden,
     NotFound,
+    RateLimited,
     RuleViolation,
     TooLarge,
     UnsupportedMedia,
@@ -37,12 +38,14 @@ from realm.errors import (
 from realm.logs import log, trace, trace_from_headers
 
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (BadRequest, 400),
     (NotFound, 404),
     (Forbidden, 403),
     (Conflict, 409),
     (RuleViolation, 422),
     (TooLarge, 413),
     (UnsupportedMedia, 415),
+    (RateLimited, 429),
 )
 _JSON = "application/json"
 # werkzeug's multipart decoder applies this to its read buffer too (64 KiB chunks), so it
@@ -71,9 +74,19 @@ class Reply:
     body: BaseModel
 
 
+def status_of(kind: type[DomainError]) -> int:
+    """The HTTP status of a domain error class."""
+    return next(status for base, status in _DOMAIN_STATUS if issubclass(kind, base))
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """What a function accepts and answers: read by the OpenAPI generator."""
+    """What a function accepts and answers: read by the OpenAPI generator.
+
+    ``errors`` are the domain errors the handler can raise; the answers the edge itself gives
+    (a bad token, a wrong method, a body it cannot read, a dependency down) are added by
+    :meth:`error_codes` from what the endpoint reads, so no function lists them by hand.
+    """
 
     method: str
     summary: str
@@ -83,8 +96,34 @@ class Endpoint:
     query: type[BaseModel] | None = None
     form: type[BaseModel] | None = None
     files: tuple[str, ...] = ()
-    errors: tuple[int, ...] = ()
+    errors: tuple[type[DomainError], ...] = ()
     max_bytes: int = field(default_factory=lambda: settings.max_json_bytes)
+
+    def error_codes(self) -> dict[int, list[str]]:
+        """Every error this function can answer: status → its codes, sorted."""
+        codes: dict[int, set[str]] = {
+            401: {"unauthenticated", "invalid_token"},
+            405: {"method_not_allowed"},
+            500: {"internal"},
+            503: {"unavailable"},
+        }
+
+        def add(status: int, *names: str) -> None:
+            codes.setdefault(status, set()).update(names)
+
+        if self.body is not None or self.form is not None:
+            add(413, "payload_too_large")
+            add(415, "unsupported_media_type")
+            add(422, "validation_error", "invalid_value")
+        if self.body is not None:
+            add(400, "malformed_json")
+        if self.form is not None:
+            add(411, "length_required")
+        if self.query is not None:
+            add(422, "validation_error")
+        for kind in self.errors:
+            add(status_of(kind), kind.code)
+        return {status: sorted(names) for status, names in sorted(codes.items())}
 
 
 def error_response(
@@ -249,14 +288,15 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
 def _map_error(error: Exception) -> Response:
     if isinstance(error, HttpError):
         return error_response(error.status, error.code, error.message, error.details, error.headers)
+    if isinstance(error, RateLimited):
+        return error_response(
+            429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}
+        )
     if isinstance(error, DomainError):
-        status = next(code for kind, code in _DOMAIN_STATUS if isinstance(error, kind))
-        return error_response(status, error.code, error.message)
+        return error_response(status_of(type(error)), error.code, error.message)
     if isinstance(error, DataRejected):
         log.warning("the database refused a value: %s", error)
         return error_response(422, "invalid_value", "A value was not accepted.")
-    if isinstance(error, InvalidCursor):
-        return error_response(400, "invalid_cursor", str(error))
     if isinstance(error, PoolExhausted | KeysUnavailable):
         log.error("dependency unavailable: %s", error)
         return error_response(
@@ -276,7 +316,7 @@ def endpoint(
     query: type[BaseModel] | None = None,
     form: type[BaseModel] | None = None,
     files: tuple[str, ...] = (),
-    errors: tuple[int, ...] = (),
+    errors: tuple[type[DomainError], ...] = (),
     max_bytes: int | None = None,
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(

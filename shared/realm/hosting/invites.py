@@ -7,7 +7,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from realm import clock
-from realm.errors import Conflict, Forbidden, NotFound, RuleViolation
+from realm.errors import (
+    AlreadyInvited,
+    GuestNotFound,
+    InviteNotFound,
+    NotHost,
+    PartyCancelled,
+    PartyNotFound,
+    PartyOver,
+    SelfInvite,
+)
 from realm.events import outbox
 from realm.events.outbox import OutboxTx
 from realm.people.users import id_for
@@ -41,9 +50,9 @@ def _invite(row: dict[str, Any]) -> Invite:
 
 def _check_open(party: dict[str, Any]) -> None:
     if party["cancelled_at"] is not None:
-        raise RuleViolation("This party has been cancelled.", code="party_cancelled")
+        raise PartyCancelled()
     if clock.is_over(party["first_entry"], party["now"]):
-        raise RuleViolation("This party is over.", code="party_over")
+        raise PartyOver()
 
 
 def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
@@ -55,14 +64,14 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
         id=party_id,
     )
     if party is None:
-        raise NotFound("No such party.", code="party_not_found")
+        raise PartyNotFound()
     if party["host_id"] != host_id:
-        raise Forbidden("Only the party's host can invite guests.", code="not_host")
+        raise NotHost("Only the party's host can invite guests.")
     guest_uid = tx.scalar("SELECT auth_uid FROM users WHERE id = :id", id=guest_id)
     if guest_uid is None:
-        raise NotFound("No such guest.", code="guest_not_found")
+        raise GuestNotFound()
     if guest_id == host_id:
-        raise RuleViolation("A host cannot invite themselves.", code="self_invite")
+        raise SelfInvite()
     _check_open(party)
     # ON CONFLICT makes concurrent identical calls safe: exactly one inserts, the rest see
     # no row and answer 409, without an aborted transaction to clean up.
@@ -75,7 +84,7 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
         guest=guest_id,
     )
     if row is None:
-        raise Conflict("This guest is already invited to this party.", code="already_invited")
+        raise AlreadyInvited()
     invite = _invite(row)
     outbox.add(
         tx,
@@ -115,7 +124,7 @@ def respond(tx: OutboxTx, auth_uid: str, *, party_id: int, response: Response) -
     if party is None:
         # The same answer whether the party is unknown or the caller is not invited to it:
         # a guest learns nothing about parties that are not theirs.
-        raise NotFound("You have no invite to this party.", code="invite_not_found")
+        raise InviteNotFound()
     _check_open(party)
     row = tx.one(
         "UPDATE invites SET status = :status,"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from realm import clock, cursors
 from realm.db import Tx
-from realm.errors import RuleViolation
+from realm.errors import PartyOver, TooFarAhead
 from realm.media import urls
 from realm.people.users import PhotoRef, id_for, photo_ref
 
@@ -78,11 +78,9 @@ def create(
     now = tx.scalar("SELECT now()")
     # The horizon first: it keeps the arithmetic below far from datetime's limits.
     if first_entry - now > clock.PLANNING_HORIZON:
-        raise RuleViolation("Parties can be planned at most two years ahead.", code="too_far_ahead")
+        raise TooFarAhead()
     if clock.is_over(first_entry, now):
-        raise RuleViolation(
-            "The last entry of this party would already have passed.", code="party_over"
-        )
+        raise PartyOver("The last entry of this party would already have passed.")
     party_id = tx.scalar(
         "INSERT INTO parties (host_id, flat, title, description, capacity, first_entry)"
         " VALUES (:host, :flat, :title, :description, :capacity, :first_entry) RETURNING id",

@@ -31,7 +31,15 @@ from typing import IO, Any, Literal
 
 from realm import db
 from realm.config import settings
-from realm.errors import RuleViolation, TooLarge, UnsupportedMedia
+from realm.errors import (
+    DomainError,
+    InvalidBase64,
+    MissingFile,
+    PayloadTooLarge,
+    TooManyPixels,
+    UndecodableImage,
+    UnsupportedMediaType,
+)
 from realm.events import inbound, outbox
 from realm.logs import log
 from realm.media import images, storage
@@ -63,8 +71,19 @@ class Accepted:
     status: Literal["processing"] = "processing"
 
 
-def _too_large() -> TooLarge:
-    return TooLarge(f"The image is over {settings.max_upload_bytes:,} bytes.")
+# What the door can answer, for the functions that take a photo to declare.
+DOOR_ERRORS: tuple[type[DomainError], ...] = (
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyPixels,
+    UndecodableImage,
+    InvalidBase64,
+    MissingFile,
+)
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"The image is over {settings.max_upload_bytes:,} bytes.")
 
 
 def from_base64(text: str) -> bytes:
@@ -80,9 +99,9 @@ def from_base64(text: str) -> bytes:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise RuleViolation("image_base64 is not valid base64.", code="invalid_base64") from None
+        raise InvalidBase64() from None
     if not data:
-        raise RuleViolation("image_base64 is empty.", code="invalid_base64")
+        raise InvalidBase64("image_base64 is empty.")
     return data
 
 
@@ -92,7 +111,7 @@ def from_file(stream: IO[bytes]) -> bytes:
     if len(data) > settings.max_upload_bytes:
         raise _too_large()
     if not data:
-        raise RuleViolation("The photo file is empty.", code="undecodable_image")
+        raise UndecodableImage("The photo file is empty.")
     return data
 
 
@@ -100,7 +119,7 @@ def required_file(files: Mapping[str, IO[bytes] | Any] | None, name: str) -> IO[
     """The stream of a multipart file part that must be there."""
     part = (files or {}).get(name)
     if part is None:
-        raise RuleViolation(f"Send the image as the file part {name!r}.", code="validation_error")
+        raise MissingFile(f"Send the image as the file part {name!r}.")
     stream: IO[bytes] = getattr(part, "stream", part)
     return stream
 
@@ -113,9 +132,10 @@ def accept(data: bytes) -> Upload:
         inspected = images.inspect(data, settings.max_image_pixels)
     except images.ImageError as error:
         if error.kind == "unsupported_type":
-            raise UnsupportedMedia(error.message) from None
-        code = "too_many_pixels" if error.kind == "too_many_pixels" else "undecodable_image"
-        raise RuleViolation(error.message, code=code) from None
+            raise UnsupportedMediaType(error.message) from None
+        if error.kind == "too_many_pixels":
+            raise TooManyPixels(error.message) from None
+        raise UndecodableImage(error.message) from None
     return Upload(data, inspected, hashlib.sha256(data).hexdigest())
 
 

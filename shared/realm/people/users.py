@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from realm.db import Tx, UniqueViolation
-from realm.errors import Conflict, NotFound, SignupRequired
+from realm.errors import AlreadySignedUp, EmailTaken, SignupRequired, UserNotFound
 from realm.media import urls as photo_urls
 
 
@@ -94,17 +94,15 @@ def sign_up(tx: Tx, auth_uid: str, display_name: str, email: str, phone: str | N
         )
     except UniqueViolation as clash:
         if clash.constraint == "users_email_key":
-            raise Conflict(
-                "This email address belongs to another account.", code="email_taken"
-            ) from None
-        raise Conflict("You have already signed up.", code="already_signed_up") from None
+            raise EmailTaken() from None
+        raise AlreadySignedUp() from None
     return get(tx, int(user_id))
 
 
 def get(tx: Tx, user_id: int) -> User:
     row = tx.one(_SELECT_USER + " WHERE u.id = :id", id=user_id)
     if row is None:
-        raise NotFound("No such user.", code="user_not_found")
+        raise UserNotFound()
     return _user(row)
 
 
