@@ -103,6 +103,16 @@ CASES: dict[str, tuple[str, Callable[[int], dict[str, Any]], str]] = {
         lambda _: {"flat": "F\u0000", "first_entry": in_hours(5).isoformat()},
         "flat",
     ),
+    "a_flat_of_only_invisible_characters": (
+        "/create-party",
+        lambda _: {"flat": "\u200b\u2066\u2069\ufeff", "first_entry": in_hours(5).isoformat()},
+        "flat",
+    ),
+    "a_title_with_a_bidi_override": (
+        "/create-party",
+        lambda _: {"flat": "F", "title": "a\u202egnp.exe", "first_entry": in_hours(5).isoformat()},
+        "title",
+    ),
     "a_date_beyond_any_calendar_of_parties": (
         "/create-party",
         lambda _: {"flat": "F", "first_entry": "9999-12-31T23:00:00+00:00"},

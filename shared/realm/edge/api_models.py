@@ -12,15 +12,14 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from realm import text
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refused here, it is a 422 naming the field.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
+# Text people type, shown to others (realm.text): one line, or paragraphs for a description.
+# Stripped first, so that the length bounds of each field apply to what is kept.
+Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(text.line)]
+Paragraphs = Annotated[
+    str, StringConstraints(strip_whitespace=True), AfterValidator(text.paragraphs)
+]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
@@ -69,7 +68,7 @@ class CreatePartyRequest(Request):
         ),
     ]
     title: Annotated[Text | None, Field(default=None, max_length=120)]
-    description: Annotated[Text | None, Field(default=None, max_length=2000)]
+    description: Annotated[Paragraphs | None, Field(default=None, max_length=2000)]
     capacity: Annotated[int | None, Field(default=None, ge=1, le=10000)]
 
 
