@@ -77,7 +77,8 @@ def _truncate() -> None:
 
     with db.transaction() as tx:
         tx.execute(
-            "TRUNCATE users, parties, invites, photos, outbox, processed_events"
+            "TRUNCATE users, parties, invites, photos, outbox, processed_events,"
+            " quota_subjects, quota_spends"
             " RESTART IDENTITY CASCADE"
         )
 

@@ -23,6 +23,7 @@ from realm.hosting import invites
         errors.PartyOver,
         errors.PartyCancelled,
         errors.AlreadyInvited,
+        errors.RateLimited,
     ),
 )
 def create_invite(caller: Caller, body: CreateInviteRequest) -> Reply:

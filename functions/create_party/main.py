@@ -13,7 +13,7 @@ from realm.hosting import parties
     body=CreatePartyRequest,
     response=PartyOut,
     status=201,
-    errors=(errors.SignupRequired, errors.TooFarAhead, errors.PartyOver),
+    errors=(errors.SignupRequired, errors.TooFarAhead, errors.PartyOver, errors.RateLimited),
 )
 def create_party(caller: Caller, body: CreatePartyRequest) -> Reply:
     with db.transaction() as tx:

@@ -22,7 +22,7 @@ from realm.people import profile
     files=("photo",),
     response=PhotoAcceptedOut,
     status=202,
-    errors=(errors.SignupRequired, *photos.DOOR_ERRORS),
+    errors=(errors.SignupRequired, errors.RateLimited, *photos.DOOR_ERRORS),
     max_bytes=photos.body_limit(),
 )
 def photo_upload(

@@ -17,7 +17,7 @@ from realm.people import profile
     files=("photo",),
     response=UserOut,
     status=201,
-    errors=(errors.AlreadySignedUp, errors.EmailTaken, *photos.DOOR_ERRORS),
+    errors=(errors.AlreadySignedUp, errors.EmailTaken, errors.RateLimited, *photos.DOOR_ERRORS),
     # The photo is held to REALM_MAX_UPLOAD_BYTES; the body may carry the form around it.
     max_bytes=photos.body_limit(),
 )

@@ -48,6 +48,8 @@ class Settings:
     # The service account that signs photo URLs (IAM signBlob); found from the metadata
     # server when unset.
     signer_email: str | None
+    # Overrides of the write quotas (realm.db.quotas): action -> (limit, period in seconds).
+    quotas: Mapping[str, tuple[int, int]]
 
     @property
     def issuer(self) -> str:
@@ -72,6 +74,20 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default
     if value not in allowed:
         raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+_QUOTA = re.compile(r"^([a-z_]+)=(\d{1,9})/(\d{1,8})$")
+
+
+def _quotas(env: Mapping[str, str]) -> dict[str, tuple[int, int]]:
+    raw = env.get("REALM_QUOTAS") or ""
+    found: dict[str, tuple[int, int]] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        match = _QUOTA.match(item)
+        if match is None or int(match[2]) < 1 or int(match[3]) < 1:
+            raise ConfigError(f"REALM_QUOTAS: expected 'action=limit/seconds' items, got {item!r}")
+        found[match[1]] = (int(match[2]), int(match[3]))
+    return found
 
 
 def load(env: Mapping[str, str]) -> Settings:
@@ -157,6 +173,7 @@ def load(env: Mapping[str, str]) -> Settings:
         public_base_url=(env.get("REALM_PUBLIC_BASE_URL") or "http://127.0.0.1:8080").rstrip("/"),
         storage_emulator_host=storage_emulator_host,
         signer_email=env.get("REALM_SIGNER_EMAIL") or None,
+        quotas=_quotas(env),
     )
 
 

@@ -13,6 +13,8 @@ import pytest
 from realm.devstack.ports import free_port, wait_for_port
 from tests.helpers import Client
 
+PARTIES_PER_HOUR = 12
+
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
@@ -23,7 +25,8 @@ def server() -> Iterator[str]:
             [sys.executable, "-m", "realm.cli", "serve", "--no-seed", "--port", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=dict(os.environ),
+            # A parties quota small enough for a test to reach (test_quotas).
+            env=dict(os.environ, REALM_QUOTAS=f"parties={PARTIES_PER_HOUR}/3600"),
         )
         try:
             wait_for_port(port, 60, "realm serve")

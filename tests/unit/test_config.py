@@ -24,6 +24,9 @@ def test_local_defaults_need_nothing_from_the_environment() -> None:
         ({"REALM_PROJECT_ID": "Not A Project"}, "REALM_PROJECT_ID"),
         ({"REALM_DB_INSTANCE": "just-a-name"}, "REALM_DB_INSTANCE"),
         ({"REALM_MAX_UPLOAD_BYTES": "-1"}, "REALM_MAX_UPLOAD_BYTES"),
+        ({"REALM_QUOTAS": "invites=many/3600"}, "REALM_QUOTAS"),
+        ({"REALM_QUOTAS": "invites=0/3600"}, "REALM_QUOTAS"),
+        ({"REALM_QUOTAS": "invites=10"}, "REALM_QUOTAS"),
     ],
 )
 def test_an_invalid_variable_is_named_in_the_error(env: dict[str, str], variable: str) -> None:
@@ -62,3 +65,9 @@ def test_the_cloud_configuration_requires_its_variables(missing: str) -> None:
 def test_a_deployed_function_without_realm_env_does_not_fall_back_to_local() -> None:
     with pytest.raises(ConfigError, match=r"^REALM_ENV: required"):
         load({"K_SERVICE": "list-parties"})
+
+
+def test_quotas_are_overridden_by_action() -> None:
+    settings = load({"REALM_QUOTAS": "invites=10/60, contacts=5/86400"})
+
+    assert settings.quotas == {"invites": (10, 60), "contacts": (5, 86400)}

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from realm import clock
+from realm.db import quotas
 from realm.errors import (
     AlreadyInvited,
     GuestNotFound,
@@ -73,6 +74,7 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
     if guest_id == host_id:
         raise SelfInvite()
     _check_open(party)
+    quotas.spend(tx, auth_uid, "invites")
     # ON CONFLICT makes concurrent identical calls safe: exactly one inserts, the rest see
     # no row and answer 409, without an aborted transaction to clean up.
     row = tx.one(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from realm import clock, cursors
-from realm.db import Tx
+from realm.db import Tx, quotas
 from realm.errors import PartyOver, TooFarAhead
 from realm.media import urls
 from realm.people.users import PhotoRef, id_for, photo_ref
@@ -81,6 +81,7 @@ def create(
         raise TooFarAhead()
     if clock.is_over(first_entry, now):
         raise PartyOver("The last entry of this party would already have passed.")
+    quotas.spend(tx, auth_uid, "parties")
     party_id = tx.scalar(
         "INSERT INTO parties (host_id, flat, title, description, capacity, first_entry)"
         " VALUES (:host, :flat, :title, :description, :capacity, :first_entry) RETURNING id",

@@ -5,6 +5,7 @@ anything here runs."""
 from __future__ import annotations
 
 from realm import db
+from realm.db import quotas
 from realm.events import outbox
 from realm.logs import log
 from realm.media import photos, storage
@@ -18,6 +19,7 @@ def set_photo(
     store = store or storage.store()
     with photos.deleted_on_failure(store) as written, outbox.transaction() as tx:
         user_id = users.id_for(tx, auth_uid)
+        quotas.spend(tx, auth_uid, "photos")
         photo_id = photos.attach(tx, store, written, user_id, upload)
     log.info("photo %s uploaded", photo_id, extra={"fields": {"photo_id": str(photo_id)}})
     return photos.Accepted(photo_id)
@@ -34,9 +36,12 @@ def sign_up(
     """Sign-up, with the profile photo in the same transaction when one is sent."""
     if photo is None:
         with db.transaction() as plain:
+            quotas.spend(plain, auth_uid, "signups")
             return users.sign_up(plain, auth_uid, display_name, email, phone)
     store = store or storage.store()
     with photos.deleted_on_failure(store) as written, outbox.transaction() as tx:
+        quotas.spend(tx, auth_uid, "signups")
+        quotas.spend(tx, auth_uid, "photos")
         user = users.sign_up(tx, auth_uid, display_name, email, phone)
         photos.attach(tx, store, written, user.id, photo)
         user = users.get(tx, user.id)
