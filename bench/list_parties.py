@@ -43,8 +43,9 @@ def fill(invites: int) -> list[str]:
     for start in range(0, users, BATCH):
         with db.transaction() as tx:
             tx.execute(
-                "INSERT INTO users (auth_uid, display_name, email)"
-                " SELECT 'bench-' || n, 'User ' || n, 'bench-' || n || '@example.test'"
+                "INSERT INTO users (auth_uid, handle, display_name, email)"
+                " SELECT 'bench-' || n, 'bench' || n, 'User ' || n,"
+                "        'bench-' || n || '@example.test'"
                 " FROM generate_series(CAST(:a AS int), CAST(:b AS int)) n",
                 a=start,
                 b=min(start + BATCH, users) - 1,

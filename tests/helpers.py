@@ -35,8 +35,10 @@ def add_user(tx: db.Tx, auth_uid: str | None = None, name: str = "Someone") -> i
     auth_uid = auth_uid or uid()
     return int(
         tx.scalar(
-            "INSERT INTO users (auth_uid, display_name, email) VALUES (:u, :n, :e) RETURNING id",
+            "INSERT INTO users (auth_uid, handle, display_name, email)"
+            " VALUES (:u, :h, :n, :e) RETURNING id",
             u=auth_uid,
+            h=auth_uid.replace("-", "_")[:30],
             n=name,
             e=f"{auth_uid}@example.test",
         )

@@ -17,12 +17,20 @@ from realm.people import profile
     files=("photo",),
     response=UserOut,
     status=201,
-    errors=(errors.AlreadySignedUp, errors.EmailTaken, errors.RateLimited, *photos.DOOR_ERRORS),
+    errors=(
+        errors.AlreadySignedUp,
+        errors.EmailTaken,
+        errors.HandleTaken,
+        errors.RateLimited,
+        *photos.DOOR_ERRORS,
+    ),
     # The photo is held to REALM_MAX_UPLOAD_BYTES; the body may carry the form around it.
     max_bytes=photos.body_limit(),
 )
 def signup(caller: Caller, form: SignupForm, files: dict[str, FileStorage]) -> Reply:
     # The photo is checked at the door, before anything is stored.
     photo = photos.accept(photos.from_file(files["photo"].stream)) if "photo" in files else None
-    user = profile.sign_up(caller.uid, form.display_name, form.email, form.phone, photo)
+    user = profile.sign_up(
+        caller.uid, form.display_name, form.email, form.phone, photo, handle=form.handle
+    )
     return Reply(201, UserOut.model_validate(user))

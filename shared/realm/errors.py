@@ -118,6 +118,11 @@ class EmailTaken(Conflict):
     default_message = "This email address belongs to another account."
 
 
+class HandleTaken(Conflict):
+    code = "handle_taken"
+    default_message = "This handle belongs to someone else."
+
+
 class AlreadyInvited(Conflict):
     code = "already_invited"
     default_message = "This guest is already invited to this party."

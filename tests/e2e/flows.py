@@ -21,6 +21,7 @@ class Person:
         )
         assert reply.status == 201, reply
         self.id: int = reply.body["id"]
+        self.handle: str = reply.body["handle"]
 
     def create_party(self, first_entry: datetime, flat: str = "FLAT", **extra: Any) -> int:
         reply = self.api.post(

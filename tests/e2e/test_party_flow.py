@@ -28,7 +28,12 @@ def test_a_listed_party_carries_its_times_host_and_the_callers_answer(api: Clien
     [listed] = api.get("/list-parties?view=invited", auth=guest.token).body["parties"]
     assert listed["id"] == party
     assert listed["title"] == "T"
-    assert listed["host"] == {"id": host.id, "display_name": "Hana", "photo": None}
+    assert listed["host"] == {
+        "id": host.id,
+        "handle": host.handle,
+        "display_name": "Hana",
+        "photo": None,
+    }
     assert listed["invite_status"] == "invited"
     assert listed["first_entry"] < listed["last_entry"]
 

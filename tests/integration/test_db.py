@@ -52,8 +52,8 @@ def test_migrations_run_from_two_processes_at_once_apply_each_once(fresh_databas
 def _insert_a_ghost_then_fail() -> None:
     with db.transaction() as tx:
         tx.execute(
-            "INSERT INTO users (auth_uid, display_name, email)"
-            " VALUES ('ghost', 'Ghost', 'ghost@example.test')"
+            "INSERT INTO users (auth_uid, handle, display_name, email)"
+            " VALUES ('ghost', 'ghost', 'Ghost', 'ghost@example.test')"
         )
         raise RuntimeError("boom")
 

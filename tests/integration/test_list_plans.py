@@ -19,8 +19,8 @@ def populated() -> Iterator[None]:
     with db.transaction() as tx:
         tx.execute("TRUNCATE users, parties, invites, photos RESTART IDENTITY CASCADE")
         tx.execute(
-            "INSERT INTO users (auth_uid, display_name, email)"
-            " SELECT 'u' || n, 'User ' || n, 'u' || n || '@example.test'"
+            "INSERT INTO users (auth_uid, handle, display_name, email)"
+            " SELECT 'u' || n, 'user' || n, 'User ' || n, 'u' || n || '@example.test'"
             " FROM generate_series(1, 5000) n"
         )
         tx.execute(
@@ -37,8 +37,8 @@ def populated() -> Iterator[None]:
         )
         # The busiest guest ('busy', invited to every party) and host (hosting 2000 parties).
         tx.execute(
-            "INSERT INTO users (auth_uid, display_name, email)"
-            " VALUES ('busy', 'Busy', 'busy@example.test')"
+            "INSERT INTO users (auth_uid, handle, display_name, email)"
+            " VALUES ('busy', 'busy', 'Busy', 'busy@example.test')"
         )
         tx.execute(
             "INSERT INTO invites (party_id, party_first_entry, guest_id, status)"

@@ -45,7 +45,7 @@ def test_sign_ups_after_the_seed_never_take_a_seed_id(clean_db: None) -> None:
     _seed_twice()
     with db.transaction() as tx:
         new_id = tx.scalar(
-            "INSERT INTO users (auth_uid, display_name, email)"
-            " VALUES ('new', 'New', 'new@example.test') RETURNING id"
+            "INSERT INTO users (auth_uid, handle, display_name, email)"
+            " VALUES ('new', 'new', 'New', 'new@example.test') RETURNING id"
         )
     assert new_id >= 1000

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from realm.db import Tx
 
+# (id, display name, auth uid); each one's handle is its uid without the dash ("host1").
 HOSTS = [(12 + n, f"Host {n + 1}", f"host-{n + 1}") for n in range(5)]
 GUESTS = [(20 + n, f"Guest {n + 1}", f"guest-{n + 1}") for n in range(5)]
 # (party id, flat, host id, first entry relative to the seed's now)
@@ -26,12 +27,14 @@ CONFIRMED = {(39, 20)}
 def seed(tx: Tx) -> None:
     for user_id, name, uid in HOSTS + GUESTS:
         tx.execute(
-            "INSERT INTO users (id, auth_uid, display_name, email)"
-            " VALUES (:id, :uid, :name, :email)"
+            "INSERT INTO users (id, auth_uid, handle, display_name, email)"
+            " VALUES (:id, :uid, :handle, :name, :email)"
             " ON CONFLICT (id) DO UPDATE SET auth_uid = EXCLUDED.auth_uid,"
-            " display_name = EXCLUDED.display_name, email = EXCLUDED.email, updated_at = now()",
+            " handle = EXCLUDED.handle, display_name = EXCLUDED.display_name,"
+            " email = EXCLUDED.email, updated_at = now()",
             id=user_id,
             uid=uid,
+            handle=uid.replace("-", ""),
             name=name,
             email=f"{uid}@seed.realm.test",
         )

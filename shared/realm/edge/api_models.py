@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from realm import text
+from realm.people import handles
 
 # Text people type, shown to others (realm.text): one line, or paragraphs for a description.
 # Stripped first, so that the length bounds of each field apply to what is kept.
@@ -38,8 +39,24 @@ class Response(BaseModel):
 # --- requests -------------------------------------------------------------------------------
 
 
+Handle = Annotated[
+    str,
+    Field(
+        pattern=handles.PATTERN,
+        description="3-30 letters, digits, '_' or '.'; unique without regard to case, "
+        "and stored (and shown) in lower case.",
+        examples=["zoe.m"],
+    ),
+    AfterValidator(handles.canonical),
+]
+
+
 class SignupForm(Request):
     display_name: Annotated[Text, Field(min_length=1, max_length=80)]
+    handle: Annotated[
+        Handle | None,
+        Field(default=None, description="Made from the display name when not given."),
+    ]
     email: Annotated[
         Text,
         Field(
@@ -118,8 +135,11 @@ class PhotoOut(Response):
     ]
 
 
-class HostOut(Response):
+class UserSummaryOut(Response):
+    """Another user, as the app shows them: never their email or phone."""
+
     id: int
+    handle: str
     display_name: str
     photo: PhotoOut | None
 
@@ -132,7 +152,7 @@ class PartyOut(Response):
     capacity: int | None
     first_entry: datetime
     last_entry: datetime
-    host: HostOut
+    host: UserSummaryOut
     invite_status: Annotated[
         Literal["invited", "confirmed", "declined"] | None,
         Field(description="The caller's answer, on the invited and confirmed views."),
@@ -146,6 +166,7 @@ class PartyPageOut(Response):
 
 class UserOut(Response):
     id: int
+    handle: str
     display_name: str
     email: str
     phone: str | None

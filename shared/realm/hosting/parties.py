@@ -10,17 +10,10 @@ from realm import clock, cursors
 from realm.db import Tx, quotas
 from realm.errors import PartyOver, TooFarAhead
 from realm.media import urls
-from realm.people.users import PhotoRef, id_for, photo_ref
+from realm.people.users import Summary, id_for, summary
 
 View = Literal["invited", "confirmed", "hosting"]
 _NO_CURSOR = (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), 0)
-
-
-@dataclass(frozen=True)
-class Host:
-    id: int
-    display_name: str
-    photo: PhotoRef | None
 
 
 @dataclass(frozen=True)
@@ -32,7 +25,7 @@ class Party:
     capacity: int | None
     first_entry: datetime
     last_entry: datetime
-    host: Host
+    host: Summary
     invite_status: str | None = None
 
 
@@ -44,13 +37,12 @@ class Page:
 
 _COLUMNS = """
     p.id, p.flat, p.title, p.description, p.capacity, p.first_entry, p.last_entry,
-    h.id AS host_id, h.display_name AS host_name, ph.id AS photo_id, ph.status AS photo_status,
-    ph.thumbnail_keys AS photo_keys
+    h.id AS host_id, h.handle AS host_handle, h.display_name AS host_display_name,
+    ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
 """
 
 
 def _party(row: dict[str, Any], batch: urls.Batch | None = None) -> Party:
-    photo = photo_ref(row, batch)
     return Party(
         id=row["id"],
         flat=row["flat"],
@@ -59,7 +51,7 @@ def _party(row: dict[str, Any], batch: urls.Batch | None = None) -> Party:
         capacity=row["capacity"],
         first_entry=row["first_entry"],
         last_entry=row["last_entry"],
-        host=Host(row["host_id"], row["host_name"], photo),
+        host=summary(row, "host_", batch),
         invite_status=row.get("invite_status"),
     )
 

@@ -32,17 +32,18 @@ def sign_up(
     phone: str | None,
     photo: photos.Upload | None,
     store: storage.MediaStore | None = None,
+    handle: str | None = None,
 ) -> users.User:
     """Sign-up, with the profile photo in the same transaction when one is sent."""
     if photo is None:
         with db.transaction() as plain:
             quotas.spend(plain, auth_uid, "signups")
-            return users.sign_up(plain, auth_uid, display_name, email, phone)
+            return users.sign_up(plain, auth_uid, display_name, email, phone, handle)
     store = store or storage.store()
     with photos.deleted_on_failure(store) as written, outbox.transaction() as tx:
         quotas.spend(tx, auth_uid, "signups")
         quotas.spend(tx, auth_uid, "photos")
-        user = users.sign_up(tx, auth_uid, display_name, email, phone)
+        user = users.sign_up(tx, auth_uid, display_name, email, phone, handle)
         photos.attach(tx, store, written, user.id, photo)
         user = users.get(tx, user.id)
     return user

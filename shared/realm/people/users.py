@@ -9,8 +9,15 @@ from typing import Any
 from uuid import UUID
 
 from realm.db import Tx, UniqueViolation
-from realm.errors import AlreadySignedUp, EmailTaken, SignupRequired, UserNotFound
+from realm.errors import (
+    AlreadySignedUp,
+    EmailTaken,
+    HandleTaken,
+    SignupRequired,
+    UserNotFound,
+)
 from realm.media import urls as photo_urls
+from realm.people import handles
 
 
 @dataclass(frozen=True)
@@ -41,9 +48,31 @@ def photo_ref(row: dict[str, Any], batch: photo_urls.Batch | None = None) -> Pho
 
 
 @dataclass(frozen=True)
+class Summary:
+    """How the API shows one user to another: never their email or phone (DESIGN §11)."""
+
+    id: int
+    handle: str
+    display_name: str
+    photo: PhotoRef | None
+
+
+def summary(row: dict[str, Any], prefix: str, batch: photo_urls.Batch | None = None) -> Summary:
+    """The summary in a row that selected ``<prefix>id``, ``<prefix>handle``,
+    ``<prefix>display_name`` and the ``photo_*`` columns of ``photo_ref``."""
+    return Summary(
+        id=int(row[f"{prefix}id"]),
+        handle=str(row[f"{prefix}handle"]),
+        display_name=str(row[f"{prefix}display_name"]),
+        photo=photo_ref(row, batch),
+    )
+
+
+@dataclass(frozen=True)
 class User:
     id: int
     auth_uid: str
+    handle: str
     display_name: str
     email: str
     phone: str | None
@@ -53,7 +82,7 @@ class User:
 
 
 _SELECT_USER = """
-SELECT u.id, u.auth_uid, u.display_name, u.email, u.phone, u.created_at,
+SELECT u.id, u.auth_uid, u.handle, u.display_name, u.email, u.phone, u.created_at,
        EXISTS (SELECT 1 FROM parties p WHERE p.host_id = u.id) AS is_host,
        ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
 FROM users u
@@ -65,6 +94,7 @@ def _user(row: dict[str, Any]) -> User:
     return User(
         id=int(row["id"]),
         auth_uid=str(row["auth_uid"]),
+        handle=str(row["handle"]),
         display_name=str(row["display_name"]),
         email=str(row["email"]),
         phone=row["phone"] if row["phone"] is None else str(row["phone"]),
@@ -82,21 +112,38 @@ def id_for(tx: Tx, auth_uid: str) -> int:
     return int(user_id)
 
 
-def sign_up(tx: Tx, auth_uid: str, display_name: str, email: str, phone: str | None) -> User:
-    try:
-        user_id = tx.scalar(
-            "INSERT INTO users (auth_uid, display_name, email, phone)"
-            " VALUES (:uid, :name, :email, :phone) RETURNING id",
-            uid=auth_uid,
-            name=display_name,
-            email=email,
-            phone=phone,
-        )
-    except UniqueViolation as clash:
-        if clash.constraint == "users_email_key":
-            raise EmailTaken() from None
-        raise AlreadySignedUp() from None
-    return get(tx, int(user_id))
+def sign_up(
+    tx: Tx,
+    auth_uid: str,
+    display_name: str,
+    email: str,
+    phone: str | None,
+    handle: str | None = None,
+) -> User:
+    """Creates the caller's user with ``handle``, or one made from the display name.
+
+    ``handle`` is canonical already (``handles.canonical``); taken, it is a 409 ``handle_taken``.
+    """
+    for candidate in [handle] if handle is not None else handles.candidates(display_name):
+        try:
+            # Only a handle clash is skipped here; any other clash (uid, email) raises.
+            user_id = tx.scalar(
+                "INSERT INTO users (auth_uid, display_name, email, phone, handle)"
+                " VALUES (:uid, :name, :email, :phone, :handle)"
+                " ON CONFLICT (handle) DO NOTHING RETURNING id",
+                uid=auth_uid,
+                name=display_name,
+                email=email,
+                phone=phone,
+                handle=candidate,
+            )
+        except UniqueViolation as clash:
+            if clash.constraint == "users_email_key":
+                raise EmailTaken() from None
+            raise AlreadySignedUp() from None
+        if user_id is not None:
+            return get(tx, int(user_id))
+    raise HandleTaken()
 
 
 def get(tx: Tx, user_id: int) -> User:
