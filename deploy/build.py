@@ -20,9 +20,9 @@ The same commit and lock give byte-identical archives (sorted entries, fixed tim
 permissions, fixed compression, pins from the lock rather than from the build environment), so
 the archive's hash, which names its object in the source bucket, changes only when the
 function's code or dependencies do: terraform redeploys only those functions, and rolling back
-to an earlier commit rebuilds exactly the archives that ran then.  ``dist/manifest.json`` records every archive with its hash and requirements,
-and ``dist/gateway/openapi2.json.tftpl`` is the API Gateway document derived from
-``shared/realm/openapi.json`` (see deploy/gateway.py).
+to an earlier commit rebuilds exactly the archives that ran then.  ``dist/manifest.json``
+records every archive with its hash and requirements, and ``dist/gateway/openapi2.json.tftpl``
+is the API Gateway document derived from ``shared/realm/openapi.json`` (see deploy/gateway.py).
 """
 
 from __future__ import annotations
