@@ -86,6 +86,9 @@ class Endpoint:
     ``errors`` are the domain errors the handler can raise; the answers the edge itself gives
     (a bad token, a wrong method, a body it cannot read, a dependency down) are added by
     :meth:`error_codes` from what the endpoint reads, so no function lists them by hand.
+    ``files`` are the multipart file parts it reads, ``required_files`` those of them it cannot
+    do without (the handler still checks: the document says what the handler does).
+    The operation's description in the document is the function module's docstring.
     """
 
     method: str
@@ -98,6 +101,7 @@ class Endpoint:
     files: tuple[str, ...] = ()
     errors: tuple[type[DomainError], ...] = ()
     max_bytes: int = field(default_factory=lambda: settings.max_json_bytes)
+    required_files: tuple[str, ...] = ()
 
     def error_codes(self) -> dict[int, list[str]]:
         """Every error this function can answer: status → its codes, sorted."""
@@ -134,7 +138,11 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     body = api_models.ErrorOut(
-        error=api_models.ErrorBody(code=code, message=message, details=details or [])
+        error=api_models.ErrorBody(
+            code=code,
+            message=message,
+            details=[api_models.ErrorDetail.model_validate(item) for item in details or []],
+        )
     )
     response = Response(body.model_dump_json(), status, content_type=_JSON)
     response.headers.update(headers or {})
@@ -318,6 +326,7 @@ def endpoint(
     files: tuple[str, ...] = (),
     errors: tuple[type[DomainError], ...] = (),
     max_bytes: int | None = None,
+    required_files: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(
         method,
@@ -330,6 +339,7 @@ def endpoint(
         files,
         errors,
         max_bytes or settings.max_json_bytes,
+        required_files,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:
