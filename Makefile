@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint typecheck check openapi build checkov deps clean lock
 
 run: $(STAMP) deps
 	$(BIN)/realm serve
 
-test: $(STAMP) deps
+test: $(STAMP) deps $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -57,6 +58,15 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 # Re-resolve uv.lock after a change to pyproject.toml's dependencies (the bot does the same).
 lock: $(UV)
 	$(UV) lock
+
+# The Node tools of the client checks (tests/clients): exactly package-lock.json, once per
+# change of it (npm ci takes a few seconds; node_modules is reused by every run after). No
+# install scripts run: none of these tools needs one. Without npm the checks are skipped,
+# loudly, at the end of the test run.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $(NODE_STAMP); \
+	else echo "!!! npm is missing: the client checks (tests/clients) will be SKIPPED"; fi
 
 # PostgreSQL server binaries: installed from Debian when missing and we are root (CI, fresh
 # machines); otherwise say what to install. The Java emulators are optional (see README).

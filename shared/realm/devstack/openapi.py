@@ -252,7 +252,9 @@ def _operation(name: str, spec: Endpoint, module: Any) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     declared = _declared()
-    models: set[type[BaseModel]] = {api_models.ErrorOut}
+    # ErrorDetail: the items of every error's details (each status has its own schema, whose
+    # code is an enum of that operation's codes, so the generic ErrorOut is not needed).
+    models: set[type[BaseModel]] = {api_models.ErrorDetail}
     for spec, _ in declared.values():
         models.add(spec.response)
         if spec.body is not None:
