@@ -20,6 +20,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from realm import logs
 from realm.config import settings
 from realm.db import DataRejected, PoolExhausted
 from realm.edge import api_models
@@ -343,6 +344,10 @@ def endpoint(
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:
+        # The entry point is named after its folder, and the function is deployed under that
+        # name with '-' for '_': its name in logs, in the cloud and locally alike.
+        function = handler.__name__.replace("_", "-")
+
         @functools.wraps(handler)
         def entry(request: Request) -> Response:
             started = time.perf_counter()
@@ -351,22 +356,24 @@ def endpoint(
                     request.headers.get("X-Cloud-Trace-Context"), request.headers.get("traceparent")
                 )
             )
+            context_token = logs.bind(function=function)
             try:
                 try:
                     result = _respond(spec, handler, request)
                 except Exception as error:  # every failure becomes a JSON error body
                     result = _map_error(error)
                 result.headers["Cache-Control"] = "no-store"
+                # The function's name, not the path: in the cloud every function sits at "/".
                 log.info(
-                    "%s %s %s",
+                    "%s /%s %s",
                     request.method,
-                    request.path,
+                    function,
                     result.status_code,
                     extra={
                         "fields": {
                             "httpRequest": {
                                 "requestMethod": request.method,
-                                "requestUrl": request.path,
+                                "requestUrl": f"/{function}",
                                 "status": result.status_code,
                                 "latency": f"{time.perf_counter() - started:.6f}s",
                             }
@@ -375,6 +382,7 @@ def endpoint(
                 )
                 return result
             finally:
+                logs.unbind(context_token)
                 trace.reset(trace_token)
 
         entry.__realm_endpoint__ = spec  # type: ignore[attr-defined]
