@@ -6,13 +6,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck check openapi build checkov deps clean
+.PHONY: run test lint typecheck check openapi build checkov deps clean lock
 
 run: $(STAMP) deps
 	$(BIN)/realm serve
 
-test: $(STAMP) deps
+test: $(STAMP) deps $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -33,16 +37,36 @@ build: $(STAMP)
 checkov: $(STAMP)
 	deploy/checkov.sh
 
-$(STAMP): pyproject.toml
+# Python dependencies come from uv.lock, exactly (hashes checked), never from whatever resolves
+# today: `uv sync --locked` refuses to run when pyproject.toml and uv.lock disagree (run
+# `make lock` after changing a dependency). uv itself is pinned and lives in its own venv; it
+# ignores pip's configuration, so a machine's local indexes cannot change what gets installed.
+# Why uv: docs/decisions/0008-one-lock-file-uv.md.
+$(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
-	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	@rm -rf $(UV_VENV); $(PYTHON) -m venv $(UV_VENV) 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); \
+	    apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(UV_VENV); \
 	  else echo "python3 -m venv failed: install python3-venv (sudo apt-get install python3-venv)"; exit 1; fi; }
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(UV_VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --extra dev --python $(PYTHON) --quiet
 	@touch $(STAMP)
+
+# Re-resolve uv.lock after a change to pyproject.toml's dependencies (the bot does the same).
+lock: $(UV)
+	$(UV) lock
+
+# The Node tools of the client checks (tests/clients): exactly package-lock.json, once per
+# change of it (npm ci takes a few seconds; node_modules is reused by every run after). No
+# install scripts run: none of these tools needs one. Without npm the checks are skipped,
+# loudly, at the end of the test run.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $(NODE_STAMP); \
+	else echo "!!! npm is missing: the client checks (tests/clients) will be SKIPPED"; fi
 
 # PostgreSQL server binaries: installed from Debian when missing and we are root (CI, fresh
 # machines); otherwise say what to install. The Java emulators are optional (see README).
@@ -55,4 +79,4 @@ deps:
 	  else echo "PostgreSQL is missing: sudo apt-get install postgresql (or set DATABASE_URL)"; exit 1; fi; }
 
 clean:
-	rm -rf $(VENV) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(UV_VENV) .venv-checkov node_modules dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # First deploy into an empty Google Cloud project, run once by an operator with Owner on it
-# (gcloud auth login && gcloud auth application-default login). See deploy/README.md.
+# (gcloud auth login && gcloud auth application-default login). See docs/operations.md.
 #
 #   deploy/bootstrap.sh PROJECT_ID GITHUB_OWNER GITHUB_REPOSITORY [REGION]
 #

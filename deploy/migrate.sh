@@ -4,7 +4,7 @@
 #
 #   deploy/migrate.sh                 # migrate + grants (CD runs it before and after apply)
 #   deploy/migrate.sh --grants-only
-#   deploy/migrate.sh bootstrap       # once, for a new instance (deploy/README.md)
+#   deploy/migrate.sh bootstrap       # once, for a new instance (docs/operations.md, bootstrap)
 #
 # Needs: the project installed in the Python environment (PYTHON, default .venv/bin/python),
 # Application Default Credentials of the deployer, and `terraform init` done in terraform/.

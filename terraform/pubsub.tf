@@ -24,7 +24,7 @@ resource "google_pubsub_topic" "dead_letter" {
 }
 
 # Dead letters are kept (7 days) in a pull subscription where an operator can inspect them and
-# republish them to the live topic once the cause is fixed (see the README, "Rollback").
+# republish them to the live topic once the cause is fixed (docs/operations.md, "Runbook: a dead-letter backlog").
 resource "google_pubsub_subscription" "dead_letter" {
   for_each = local.topics
 

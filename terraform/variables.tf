@@ -98,3 +98,35 @@ variable "relay_schedule" {
   type        = string
   default     = "* * * * *"
 }
+
+# --- alerts (monitoring.tf) -----------------------------------------------------------------
+
+variable "notification_channels" {
+  description = "Ids of Cloud Monitoring notification channels every alert notifies (projects/<p>/notificationChannels/<id>), made outside this configuration (PagerDuty, Slack, ...)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_email" {
+  description = "An email address every alert notifies through a channel made here; empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "alert_outbox_age_seconds" {
+  description = "Alert when an outbox event has waited longer than this to be published."
+  type        = number
+  default     = 300
+}
+
+variable "alert_5xx_ratio" {
+  description = "Alert when more than this share of a function's answers are 5xx over 5 minutes."
+  type        = number
+  default     = 0.05
+}
+
+variable "alert_db_connections_ratio" {
+  description = "Alert when PostgreSQL backends exceed this share of the functions' connection budget (locals.tf)."
+  type        = number
+  default     = 0.9
+}

@@ -13,6 +13,7 @@ from typing import Any
 from realm import db
 from realm.config import settings
 from realm.devstack import tokens
+from tests import contract
 
 
 def uid(prefix: str = "user") -> str:
@@ -121,6 +122,8 @@ class Client:
         except urllib.error.HTTPError as error:
             raw, status, reply_headers = error.read(), error.code, error.headers
         body = json.loads(raw) if raw and "json" in reply_headers.get("Content-Type", "") else raw
+        # The drift guard: an answer the committed OpenAPI document does not promise fails here.
+        contract.check(method, path, status, body)
         return Reply(status, body, dict(reply_headers))
 
     def get(self, path: str, **kwargs: Any) -> Reply:

@@ -20,6 +20,7 @@ from realm.people import profile
     body=PhotoUploadRequest,
     form=PhotoUploadForm,
     files=("photo",),
+    required_files=("photo",),
     response=PhotoAcceptedOut,
     status=202,
     errors=(errors.SignupRequired, errors.RateLimited, *photos.DOOR_ERRORS),

@@ -130,6 +130,13 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
+    from realm.config import settings
+
+    # The seed rewrites fixed ids (users 12-24, parties 37-41) to their defined state: in a
+    # real database that would overwrite real people's rows.
+    if settings.env == "cloud":
+        print("realm seed is refused when REALM_ENV=cloud: the seed is test data", file=sys.stderr)
+        return 2
     from realm import db
     from realm.devstack import seed
 

@@ -2,20 +2,65 @@
 
 Cloud Logging reads ``severity``, ``message`` and ``logging.googleapis.com/trace`` from each line.
 Nothing here ever logs a request's headers or body, so tokens and image bytes never reach a log.
+
+Every line names the function it comes from, in ``service`` and ``function`` (``service`` as AWS
+Lambda Powertools' logger and Cloud Run's ``K_SERVICE`` call it): in the cloud each process is
+one function and ``K_SERVICE`` names it; locally one process serves every function, so the
+name comes from the request being served (the local server and ``@endpoint`` bind it).
+
+Fields that belong to the whole request or event (the function, an event's id and type) are
+bound once in a context variable and appear on every line logged while it is handled::
+
+    with logs.bound(event_id=event.event_id, event_type=event.type):
+        log.warning("dropped")            # carries service, function, event_id, event_type
+
+A line's own facts still go in ``extra={"fields": {...}}``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
-from contextvars import ContextVar
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from typing import Any
 
 from realm.config import settings
 
 trace: ContextVar[str | None] = ContextVar("trace", default=None)
+# The fields of the request or event being handled (see bound()); never mutated in place.
+_context: ContextVar[Mapping[str, Any]] = ContextVar("realm_log_context", default={})  # noqa: B039
+# The function a line comes from when nothing is bound: in the cloud, Cloud Run's service name.
+_SERVICE = os.environ.get("K_SERVICE") or "realm"
+
+
+def bind(**fields: Any) -> Token[Mapping[str, Any]]:
+    """Adds ``fields`` to every line logged in this context until :func:`unbind`."""
+    return _context.set({**_context.get(), **fields})
+
+
+def unbind(token: Token[Mapping[str, Any]]) -> None:
+    _context.reset(token)
+
+
+@contextmanager
+def bound(**fields: Any) -> Iterator[None]:
+    """``with bound(...):`` - :func:`bind` for the block."""
+    token = bind(**fields)
+    try:
+        yield
+    finally:
+        unbind(token)
+
+
+def context() -> Mapping[str, Any]:
+    """The fields bound now (a copy is never needed: the mapping is replaced, not changed)."""
+    return _context.get()
+
 
 _SEVERITY = {
     "WARNING": "WARNING",
@@ -28,10 +73,15 @@ _SEVERITY = {
 
 class CloudLoggingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        bound_fields = _context.get()
+        function = bound_fields.get("function") or _SERVICE
         entry: dict[str, Any] = {
             "severity": _SEVERITY.get(record.levelname, "DEFAULT"),
             "message": record.getMessage(),
             "logger": record.name,
+            "service": function,
+            **bound_fields,
+            "function": function,
         }
         current_trace = trace.get()
         if current_trace:

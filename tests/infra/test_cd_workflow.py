@@ -20,7 +20,7 @@ def test_the_steps_run_in_order_tests_build_migrate_apply() -> None:
     order = [
         text.index("run: make test"),
         text.index("needs: test"),
-        text.index("python -m deploy.build"),
+        text.index("run: make build"),
         text.index("run: deploy/migrate.sh"),
         text.index("terraform -chdir=terraform apply"),
     ]
@@ -36,3 +36,11 @@ def test_google_cloud_is_reached_through_workload_identity_federation_without_a_
     assert "secrets." not in text, "nothing the deploy needs is secret"
     # A GitHub environment would change the OIDC subject that terraform/cicd.tf pins.
     assert not re.search(r"^\s+environment:", text, re.M)
+
+
+def test_ci_and_the_build_install_from_the_lock_file_through_make() -> None:
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert "pip install" not in text, "CI installs what make installs: uv sync --locked"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "sync --locked" in makefile
+    assert (ROOT / "uv.lock").is_file()

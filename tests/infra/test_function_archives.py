@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,12 +19,14 @@ from deploy.imports import (
     BuildError,
     LocalPackage,
     canonical,
+    dependency_closure,
     distributions_for,
     is_stdlib,
     module_index,
     scan,
 )
-from tests.infra.conftest import function_folders
+from deploy.lock import Lock
+from tests.infra.conftest import ROOT, function_folders
 
 READ_ONLY = ("me", "list-parties")
 FORBIDDEN_ON_READ_PATH = {
@@ -31,7 +35,8 @@ FORBIDDEN_ON_READ_PATH = {
     "google-cloud-firestore",
     "pillow",
 }
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][^\s;]*)$")
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][^\s;\\]*)(?:\s*\\)?$")
+HASH = re.compile(r"^--hash=sha256:[0-9a-f]{64}(?:\s*\\)?$")
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +62,27 @@ def extracted(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
     return folders
 
 
-def requirement_names(folder: Path) -> dict[str, str]:
-    pins = {}
+def requirement_pins(folder: Path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of an archive's requirements.txt (pip's hash-checking form)."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    current: list[str] = []
     for line in (folder / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
             continue
-        match = PIN.match(line.strip())
+        if stripped.startswith("--hash="):
+            assert HASH.match(stripped), f"{folder.name}: not a sha256 hash: {line!r}"
+            current.append(stripped.split("=", 1)[1].rstrip(" \\"))
+            continue
+        match = PIN.match(stripped)
         assert match, f"{folder.name}: not an exact pin: {line!r}"
-        pins[canonical(match.group(1))] = match.group(2)
+        current = []
+        pins[canonical(match.group(1))] = (match.group(2), current)
     return pins
+
+
+def requirement_names(folder: Path) -> dict[str, str]:
+    return {name: version for name, (version, _) in requirement_pins(folder).items()}
 
 
 def test_one_archive_is_built_per_function_folder_under_its_deployed_name(
@@ -187,16 +204,61 @@ def test_read_only_functions_carry_no_pubsub_storage_firestore_or_pillow(
         assert not carried, f"{name} carries {sorted(carried)}"
 
 
-def test_requirements_are_pinned_to_the_exact_installed_versions(
-    extracted: dict[str, Path],
-) -> None:
+def test_requirements_are_pinned_to_the_lock_with_its_hashes(extracted: dict[str, Path]) -> None:
+    lock = Lock()
+    for name, folder in extracted.items():
+        pins = requirement_pins(folder)
+        assert "functions-framework" in pins, name
+        for dist, (version, hashes) in pins.items():
+            locked = lock.pin(dist)
+            assert version == locked.version, (name, dist)
+            assert hashes, f"{name}: {dist} has no hash, so pip would not check what it installs"
+            assert sorted(hashes) == list(locked.hashes), (name, dist)
+
+
+def test_what_the_tests_run_on_is_what_the_lock_says(extracted: dict[str, Path]) -> None:
+    """`make` installs from the lock, so the environment the suite ran in is the one shipped."""
     from importlib import metadata
 
     for name, folder in extracted.items():
-        pins = requirement_names(folder)
-        assert "functions-framework" in pins, name
-        for dist, version in pins.items():
-            assert metadata.version(dist) == version, (name, dist)
+        for dist, version in requirement_names(folder).items():
+            try:
+                installed = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue  # needed only on python312 (a backport the 3.11 venv lacks, say)
+            assert installed == version, f"{name}: {dist} {installed} installed, {version} locked"
+
+
+def test_each_archive_carries_every_dependency_its_distributions_declare_for_python312(
+    extracted: dict[str, Path],
+) -> None:
+    """Cross-checks the lock's graph against the installed distributions' own metadata."""
+    for name, folder in extracted.items():
+        pinned = set(requirement_names(folder))
+        installed_roots = {d for d in pinned if _installed(d)}
+        needed = dependency_closure(installed_roots)
+        assert needed <= pinned, f"{name}: requirements.txt lacks {sorted(needed - pinned)}"
+
+
+def _installed(dist: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def test_no_archive_carries_the_dev_stack_or_the_command_line(built: dict[str, Path]) -> None:
+    for name, archive in built.items():
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+        assert not [n for n in names if n.startswith("realm/devstack/")], name
+        assert "realm/cli.py" not in names, name
+        # ...and the package still has them, so the test above is not empty by accident.
+    assert (build.SHARED_DIR / "realm" / "devstack" / "server.py").is_file()
+    assert (build.SHARED_DIR / "realm" / "cli.py").is_file()
 
 
 def test_identical_inputs_give_byte_identical_archives(
@@ -205,6 +267,48 @@ def test_identical_inputs_give_byte_identical_archives(
     again = {b.deployed: b.archive for b in build.build_all(tmp_path)}
     for name, archive in built.items():
         assert archive.read_bytes() == again[name].read_bytes(), f"{name} differs between builds"
+
+
+def test_two_builds_from_two_clones_of_one_commit_are_byte_identical(tmp_path: Path) -> None:
+    """The rollback claim: rebuilding an old commit gives exactly the archives that ran then.
+
+    Two fresh clones of HEAD (new files, new mtimes), built by separate processes under a
+    different umask, time zone and hash seed, must give the same bytes, manifest and gateway
+    document included.
+    """
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("SKIPPED LOUDLY: not a git checkout, nothing to clone")
+    outputs = []
+    for n, (umask, tz) in enumerate([("0022", "UTC"), ("0077", "Pacific/Chatham")]):
+        clone = tmp_path / f"clone{n}"
+        subprocess.run(
+            ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)],
+            check=True,
+            capture_output=True,
+        )
+        out = tmp_path / f"dist{n}"
+        result = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f'umask {umask} && exec "$0" -m deploy.build --out "$1"',
+                sys.executable,
+                str(out),
+            ],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TZ": tz, "PYTHONHASHSEED": str(n + 1)},
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        outputs.append(out)
+    first = sorted(p.relative_to(outputs[0]) for p in outputs[0].rglob("*") if p.is_file())
+    second = sorted(p.relative_to(outputs[1]) for p in outputs[1].rglob("*") if p.is_file())
+    assert first == second
+    assert any(p.suffix == ".zip" for p in first)
+    for rel in first:
+        assert (outputs[0] / rel).read_bytes() == (outputs[1] / rel).read_bytes(), rel
 
 
 # --- the scanner itself, on a small made-up function ---------------------------------------

@@ -262,3 +262,20 @@ def test_two_relays_at_once_publish_every_pending_event_once_and_mark_each(
         subscriber.delete_subscription(subscription=subscription)
     assert set(received) == set(ids), "every pending event reached Pub/Sub"
     assert max(received.values()) == 1, "no event was published twice"
+
+
+def test_each_run_reports_the_age_of_the_oldest_event_still_pending() -> None:
+    """What the outbox backlog alert reads (terraform/monitoring.tf, docs/operations.md)."""
+    [first, _] = write_events(2)
+    with db.transaction() as tx:
+        tx.execute(
+            "UPDATE outbox SET occurred_at = now() - interval '10 minutes' WHERE event_id = :e",
+            e=uuid.UUID(first),
+        )
+
+    stuck = relay.run(Recording(fail=lambda m: "ServiceUnavailable: 503"))
+    assert stuck.oldest_pending_seconds is not None
+    assert 590 <= stuck.oldest_pending_seconds <= 900  # ten minutes, with slack for a slow run
+    assert stuck.as_dict()["oldest_pending_seconds"] == stuck.oldest_pending_seconds
+
+    assert relay.run(Recording()).oldest_pending_seconds is None  # the backlog is gone

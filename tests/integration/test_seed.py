@@ -1,6 +1,11 @@
+import os
+import subprocess
+import sys
+
 from realm import db
 from realm.devstack import seed
 from realm.hosting import parties
+from tests.helpers import count
 
 
 def _seed_twice() -> None:
@@ -49,3 +54,23 @@ def test_sign_ups_after_the_seed_never_take_a_seed_id(clean_db: None) -> None:
             " VALUES ('new', 'new', 'New', 'new@example.test') RETURNING id"
         )
     assert new_id >= 1000
+
+
+def test_realm_seed_is_refused_in_the_cloud_and_touches_nothing(clean_db: None) -> None:
+    """Run as a command, as an operator would, with the cloud's configuration."""
+    env = {
+        **os.environ,
+        "REALM_ENV": "cloud",
+        "REALM_PROJECT_ID": "realm-prod",
+        "REALM_LOCAL_KEY_FILE": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "realm.cli", "seed"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "refused when REALM_ENV=cloud" in result.stderr
+    assert count("users") == 0

@@ -1,6 +1,8 @@
 import json
 import logging
+import threading
 
+from realm import logs
 from realm.logs import CloudLoggingFormatter, trace, trace_from_headers
 
 
@@ -32,3 +34,39 @@ def test_a_w3c_traceparent_is_understood_and_garbage_ignored() -> None:
     )
     assert trace_from_headers("../../etc/passwd", None) is None
     assert trace_from_headers(None, None) is None
+
+
+def test_every_line_names_its_function_in_service_and_function() -> None:
+    with logs.bound(function="create-invite"):
+        entry = _format("inside a request")
+    assert entry["service"] == entry["function"] == "create-invite"
+    # Outside any request: the process's function (K_SERVICE in the cloud), here the default.
+    outside = _format("at start-up")
+    assert outside["service"] == outside["function"] == "realm"
+
+
+def test_fields_bound_for_a_request_reach_every_line_and_leave_with_it() -> None:
+    with logs.bound(function="notify-guest", event_id="e-1"):
+        with logs.bound(event_type="invite-created"):
+            inner = _format("deep inside", feed="firestore")
+        after_inner = _format("back out")
+    after = _format("done")
+    assert inner["event_id"] == "e-1"
+    assert inner["event_type"] == "invite-created"
+    assert inner["feed"] == "firestore"  # the line's own fields still come through
+    assert "event_type" not in after_inner
+    assert after_inner["event_id"] == "e-1"
+    assert "event_id" not in after
+
+
+def test_bound_fields_do_not_leak_between_threads() -> None:
+    seen: dict[str, object] = {}
+
+    def other_request() -> None:
+        seen.update(_format("other thread"))
+
+    with logs.bound(function="me"):
+        worker = threading.Thread(target=other_request)
+        worker.start()
+        worker.join()
+    assert seen["function"] == "realm"

@@ -39,13 +39,19 @@ def _not_found(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     return response(environ, start_response)
 
 
-def _at_root(app: Any) -> Any:
-    """Mounted at /<name>, a function sees an empty path; in the cloud it sees "/"."""
+def _at_root(name: str, app: Any) -> Any:
+    """Mounted at /<name>, a function sees an empty path; in the cloud it sees "/".
+
+    Every line logged while the request is served names the function, as K_SERVICE makes it
+    in the cloud, where each function has a process of its own (realm.logs).
+    """
+    from realm import logs
 
     def mounted(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not environ.get("PATH_INFO"):
             environ["PATH_INFO"] = "/"
-        return app(environ, start_response)  # type: ignore[no-any-return]
+        with logs.bound(function=name):
+            return app(environ, start_response)  # type: ignore[no-any-return]
 
     return mounted
 
@@ -57,12 +63,13 @@ def build_app(directory: Path | None = None, extra: dict[str, Any] | None = None
     mounts: dict[str, Any] = {}
     for folder in function_names(base):
         mounts["/" + deployed_name(folder)] = _at_root(
+            deployed_name(folder),
             # "http" unless the function registered itself (@cloud_event): functions-framework
             # otherwise takes the previous function's type from FUNCTION_SIGNATURE_TYPE, which
             # it sets as a side effect.
             functions_framework.create_app(  # type: ignore[no-untyped-call]
                 target=folder, source=str(base / folder / "main.py"), signature_type="http"
-            )
+            ),
         )
     from realm.devstack import media_files
 

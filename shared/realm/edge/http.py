@@ -20,6 +20,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from realm import logs
 from realm.config import settings
 from realm.db import DataRejected, PoolExhausted
 from realm.edge import api_models
@@ -86,6 +87,9 @@ class Endpoint:
     ``errors`` are the domain errors the handler can raise; the answers the edge itself gives
     (a bad token, a wrong method, a body it cannot read, a dependency down) are added by
     :meth:`error_codes` from what the endpoint reads, so no function lists them by hand.
+    ``files`` are the multipart file parts it reads, ``required_files`` those of them it cannot
+    do without (the handler still checks: the document says what the handler does).
+    The operation's description in the document is the function module's docstring.
     """
 
     method: str
@@ -98,6 +102,7 @@ class Endpoint:
     files: tuple[str, ...] = ()
     errors: tuple[type[DomainError], ...] = ()
     max_bytes: int = field(default_factory=lambda: settings.max_json_bytes)
+    required_files: tuple[str, ...] = ()
 
     def error_codes(self) -> dict[int, list[str]]:
         """Every error this function can answer: status → its codes, sorted."""
@@ -134,7 +139,11 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     body = api_models.ErrorOut(
-        error=api_models.ErrorBody(code=code, message=message, details=details or [])
+        error=api_models.ErrorBody(
+            code=code,
+            message=message,
+            details=[api_models.ErrorDetail.model_validate(item) for item in details or []],
+        )
     )
     response = Response(body.model_dump_json(), status, content_type=_JSON)
     response.headers.update(headers or {})
@@ -318,6 +327,7 @@ def endpoint(
     files: tuple[str, ...] = (),
     errors: tuple[type[DomainError], ...] = (),
     max_bytes: int | None = None,
+    required_files: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(
         method,
@@ -330,9 +340,14 @@ def endpoint(
         files,
         errors,
         max_bytes or settings.max_json_bytes,
+        required_files,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:
+        # The entry point is named after its folder, and the function is deployed under that
+        # name with '-' for '_': its name in logs, in the cloud and locally alike.
+        function = handler.__name__.replace("_", "-")
+
         @functools.wraps(handler)
         def entry(request: Request) -> Response:
             started = time.perf_counter()
@@ -341,22 +356,24 @@ def endpoint(
                     request.headers.get("X-Cloud-Trace-Context"), request.headers.get("traceparent")
                 )
             )
+            context_token = logs.bind(function=function)
             try:
                 try:
                     result = _respond(spec, handler, request)
                 except Exception as error:  # every failure becomes a JSON error body
                     result = _map_error(error)
                 result.headers["Cache-Control"] = "no-store"
+                # The function's name, not the path: in the cloud every function sits at "/".
                 log.info(
-                    "%s %s %s",
+                    "%s /%s %s",
                     request.method,
-                    request.path,
+                    function,
                     result.status_code,
                     extra={
                         "fields": {
                             "httpRequest": {
                                 "requestMethod": request.method,
-                                "requestUrl": request.path,
+                                "requestUrl": f"/{function}",
                                 "status": result.status_code,
                                 "latency": f"{time.perf_counter() - started:.6f}s",
                             }
@@ -365,6 +382,7 @@ def endpoint(
                 )
                 return result
             finally:
+                logs.unbind(context_token)
                 trace.reset(trace_token)
 
         entry.__realm_endpoint__ = spec  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from realm import logs
 from realm.config import settings
 from realm.events import inbound
 from realm.logs import log
@@ -242,36 +243,40 @@ def default_feed() -> Feed:
 def handle(cloud_event: Any, feed: Feed | None = None) -> Outcome:
     """notify-guest's work for one delivery. Returns normally (→ 2xx, acknowledged) for
     everything but a failure to write the feed, which raises so that Pub/Sub retries."""
-    fields: dict[str, Any] = {"subscriber": "notify-guest"}
+    with logs.bound(subscriber="notify-guest"):
+        try:
+            event = inbound.decode(cloud_event)
+        except inbound.Unusable as error:
+            log.warning("acknowledged an unusable event: %s", error)
+            return "malformed"
+        # Every line about this event, here and below, carries its id and type.
+        with logs.bound(event_id=str(event.event_id), event_type=event.type):
+            return _notify(event, feed)
+
+
+def _notify(event: inbound.InboundEvent, feed: Feed | None) -> Outcome:
+    if event.too_old():
+        log.warning(
+            "dropped an event older than %ss (%.0fs old)",
+            settings.event_max_age_seconds,
+            event.age_seconds(),
+        )
+        return "too_old"
     try:
-        event = inbound.decode(cloud_event)
-        fields.update(event_id=str(event.event_id), event_type=event.type)
-        if event.too_old():
-            log.warning(
-                "dropped an event older than %ss (%.0fs old)",
-                settings.event_max_age_seconds,
-                event.age_seconds(),
-                extra={"fields": fields},
-            )
-            return "too_old"
         target = notification_for(event)
     except inbound.Unusable as error:
-        log.warning("acknowledged an unusable event: %s", error, extra={"fields": fields})
+        log.warning("acknowledged an unusable event: %s", error)
         return "malformed"
     if target is None:
-        log.warning(
-            "acknowledged an event of a type notify-guest does not handle", extra={"fields": fields}
-        )
+        log.warning("acknowledged an event of a type notify-guest does not handle")
         return "unknown_type"
     auth_uid, notification = target
     if "/" in auth_uid or auth_uid in {".", ".."} or auth_uid.startswith("__"):
         # Not a Firestore document id: the write could never succeed, so retrying is no use.
-        log.error(
-            "acknowledged an event for a user id Firestore cannot hold", extra={"fields": fields}
-        )
+        log.error("acknowledged an event for a user id Firestore cannot hold")
         return "malformed"
     chosen = feed or default_feed()
     created = chosen.add(auth_uid, str(event.event_id), notification)
     outcome: Outcome = "created" if created else "duplicate"
-    log.info("notification %s", outcome, extra={"fields": {**fields, "feed": chosen.name}})
+    log.info("notification %s", outcome, extra={"fields": {"feed": chosen.name}})
     return outcome

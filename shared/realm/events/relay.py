@@ -40,6 +40,9 @@ class RelayReport:
     batches: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    # Age of the oldest event still pending after the run, None when nothing is: the outbox
+    # backlog alert (terraform/monitoring.tf) reads it from the run's log line.
+    oldest_pending_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class RelayReport:
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
+            "oldest_pending_seconds": self.oldest_pending_seconds,
         }
 
 
@@ -97,7 +101,14 @@ def run(
         if published == 0:
             break
     report.seconds = time.monotonic() - started
-    if report.published or report.failed:
+    with db.reading() as tx:
+        # The oldest pending row is the first of the partial index outbox_pending.
+        age = tx.scalar(
+            "SELECT extract(epoch FROM now() - occurred_at)::float8 FROM outbox"
+            " WHERE published_at IS NULL ORDER BY id LIMIT 1"
+        )
+    report.oldest_pending_seconds = None if age is None else round(float(age), 1)
+    if report.published or report.failed or report.oldest_pending_seconds is not None:
         log.info(
             "relay: published %d event(s), %d failed, in %.2fs",
             report.published,

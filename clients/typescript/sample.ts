@@ -1,0 +1,137 @@
+// A sample app-side client of the Realm API: every operation, through openapi-fetch and the
+// types openapi-typescript generates from shared/realm/openapi.json (generate.mjs). It is never
+// run, only type-checked with `tsc --strict` by make test (tests/clients): when the document
+// changes in a way that breaks an app written against it, this stops compiling.
+//
+// The lines marked @ts-expect-error are deliberate misuses: tsc fails if any of them compiles.
+import createClient from "openapi-fetch";
+
+import type { components, paths } from "./.generated/api";
+
+type Party = components["schemas"]["PartyOut"];
+type User = components["schemas"]["UserOut"];
+
+export function realm(baseUrl: string, token: () => Promise<string>) {
+  const client = createClient<paths>({ baseUrl });
+  client.use({
+    async onRequest({ request }) {
+      request.headers.set("Authorization", `Bearer ${await token()}`);
+      return request;
+    },
+  });
+  return client;
+}
+
+type Client = ReturnType<typeof realm>;
+
+// multipart/form-data: openapi-fetch sends a FormData the app builds from the typed fields.
+function form(fields: Record<string, string | Blob | null | undefined>): FormData {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== null && value !== undefined) {
+      data.append(name, value);
+    }
+  }
+  return data;
+}
+
+export async function signUp(client: Client, photo: Blob): Promise<User> {
+  // Only the required fields: handle and phone are optional for a generated client.
+  const minimal = await client.POST("/signup", {
+    body: { display_name: "Zoe", email: "zoe@example.org" },
+    bodySerializer: form,
+  });
+  if (minimal.data) {
+    return minimal.data;
+  }
+  const { data, error, response } = await client.POST("/signup", {
+    body: { display_name: "Zoe", email: "zoe@example.org", phone: "+4915112345678", photo },
+    bodySerializer: form,
+  });
+  if (error) {
+    // The codes signup can answer, per status, as a union the compiler checks.
+    switch (error.error.code) {
+      case "already_signed_up":
+      case "email_taken":
+      case "handle_taken":
+        throw new Error(error.error.message);
+      case "rate_limited":
+      case "unavailable":
+        throw new Error(`retry after ${response.headers.get("Retry-After")} s`);
+      default:
+        throw new Error(`${response.status} ${error.error.code}`);
+    }
+  }
+  return data;
+}
+
+export async function me(client: Client): Promise<string | null> {
+  const { data } = await client.GET("/me");
+  if (!data) {
+    return null;
+  }
+  const urls = data.photo?.urls;
+  // The three sizes are typed, "512" and "128" included.
+  return urls ? `${urls.display} ${urls["512"]} ${urls["128"]}` : data.handle;
+}
+
+export async function uploadPhoto(client: Client, photo: Blob, base64: string) {
+  const asJson = await client.POST("/photo-upload", { body: { image_base64: base64 } });
+  const asForm = await client.POST("/photo-upload", { body: { photo }, bodySerializer: form });
+  return [asJson.data?.photo_id, asForm.data?.status];
+}
+
+export async function hostAndInvite(client: Client, guestId: number): Promise<Party | undefined> {
+  // Only flat and first_entry are required; title, description and capacity may be left out.
+  const party = await client.POST("/create-party", {
+    body: { flat: "FUTUREPARTY1", first_entry: "2030-06-01T20:00:00+02:00" },
+  });
+  if (!party.data) {
+    return undefined;
+  }
+  const invite = await client.POST("/create-invite", {
+    body: { party_id: party.data.id, guest_id: guestId },
+  });
+  if (invite.error?.error.code === "already_invited") {
+    console.log("invited before");
+  }
+  const details = invite.error?.error.details.map((d) => `${d.field ?? "body"}: ${d.message}`);
+  console.log(details);
+  return party.data;
+}
+
+export async function answer(client: Client, partyId: number) {
+  const { data } = await client.POST("/respond-invite", {
+    body: { party_id: partyId, response: "confirmed" },
+  });
+  return data?.status;
+}
+
+export async function upcoming(client: Client): Promise<Party[]> {
+  const parties: Party[] = [];
+  let cursor: string | undefined;
+  do {
+    const { data } = await client.GET("/list-parties", {
+      params: { query: cursor ? { view: "invited", cursor } : { view: "invited", limit: 50 } },
+    });
+    if (!data) {
+      break;
+    }
+    parties.push(...data.parties);
+    cursor = data.next_cursor ?? undefined;
+  } while (cursor);
+  return parties;
+}
+
+export async function misuses(client: Client) {
+  // @ts-expect-error flat is required to create a party
+  await client.POST("/create-party", { body: { first_entry: "2030-06-01T20:00:00Z" } });
+  // @ts-expect-error "maybe" is not an answer to an invite
+  await client.POST("/respond-invite", { body: { party_id: 1, response: "maybe" } });
+  // @ts-expect-error view is one of invited, confirmed, hosting
+  await client.GET("/list-parties", { params: { query: { view: "all" } } });
+  // @ts-expect-error the multipart photo is a file, not a string
+  await client.POST("/photo-upload", { body: { photo: "not a file" }, bodySerializer: form });
+  // @ts-expect-error there is no such operation
+  await client.GET("/parties");
+}
