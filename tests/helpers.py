@@ -60,15 +60,27 @@ def add_party(
     )
 
 
-def add_invite(tx: db.Tx, party_id: int, guest_id: int, status: str = "invited") -> int:
+def add_invite(
+    tx: db.Tx, party_id: int, guest_id: int, status: str = "invited", plus_ones: int = 0
+) -> int:
     return int(
         tx.scalar(
-            "INSERT INTO invites (party_id, party_first_entry, guest_id, status)"
-            " SELECT id, first_entry, :g, :s FROM parties WHERE id = :p RETURNING id",
+            "INSERT INTO invites (party_id, party_first_entry, guest_id, status, plus_ones)"
+            " SELECT id, first_entry, :g, :s, :n FROM parties WHERE id = :p RETURNING id",
             p=party_id,
             g=guest_id,
             s=status,
+            n=plus_ones,
         )
+    )
+
+
+def add_cohost(tx: db.Tx, party_id: int, user_id: int) -> None:
+    tx.execute(
+        "INSERT INTO party_hosts (party_id, party_first_entry, user_id, role)"
+        " SELECT id, first_entry, :u, 'cohost' FROM parties WHERE id = :p",
+        p=party_id,
+        u=user_id,
     )
 
 
