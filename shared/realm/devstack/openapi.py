@@ -78,10 +78,13 @@ def _operation(name: str, spec: Endpoint) -> dict[str, Any]:
             form["properties"][file_part] = {"type": "string", "format": "binary"}
         request_body = operation.setdefault("requestBody", {"required": True, "content": {}})
         request_body["content"]["multipart/form-data"] = {"schema": form}
+    if not spec.authenticated:
+        operation["security"] = []  # no Firebase token: API Gateway must not ask for one
+    success = {"type": "string"} if spec.response is None else _ref(spec.response)
     responses: dict[str, Any] = {
         str(spec.status): {
             "description": "Success",
-            "content": {"application/json": {"schema": _ref(spec.response)}},
+            "content": {spec.media_type: {"schema": success}},
         }
     }
     for status, codes in spec.error_codes().items():
@@ -97,7 +100,8 @@ def document() -> dict[str, Any]:
     declared = endpoints()
     models: set[type[BaseModel]] = {api_models.ErrorOut}
     for spec in declared.values():
-        models.add(spec.response)
+        if spec.response is not None:
+            models.add(spec.response)
         if spec.body is not None:
             models.add(spec.body)
     ordered = sorted(models, key=lambda m: m.__name__)
