@@ -5,7 +5,7 @@ from realm.edge.api_models import CancelPartyRequest, PartyDetailOut
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
 from realm.events import outbox
-from realm.hosting import parties
+from realm.hosting import changes
 
 
 @endpoint(
@@ -17,5 +17,5 @@ from realm.hosting import parties
 )
 def cancel_party(caller: Caller, body: CancelPartyRequest) -> Reply:
     with outbox.transaction() as tx:
-        party = parties.cancel(tx, caller.uid, body.party_id)
+        party = changes.cancel(tx, caller.uid, body.party_id)
     return Reply(200, PartyDetailOut.model_validate(party))

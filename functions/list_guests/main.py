@@ -20,7 +20,7 @@ from realm.hosting import guests
     ),
 )
 def list_guests(caller: Caller, query: ListGuestsQuery) -> Reply:
-    with db.transaction() as tx:
+    with db.reading() as tx:
         page = guests.list_for(
             tx, caller.uid, query.party_id, query.status, limit=query.limit, cursor=query.cursor
         )

@@ -5,7 +5,7 @@ from realm.edge.api_models import GuestRemovedOut, RemoveGuestRequest
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
 from realm.events import outbox
-from realm.hosting import guests
+from realm.hosting import changes
 
 
 @endpoint(
@@ -24,5 +24,5 @@ from realm.hosting import guests
 )
 def remove_guest(caller: Caller, body: RemoveGuestRequest) -> Reply:
     with outbox.transaction() as tx:
-        guests.remove(tx, caller.uid, body.party_id, body.guest_id)
+        changes.remove_guest(tx, caller.uid, body.party_id, body.guest_id)
     return Reply(200, GuestRemovedOut(party_id=body.party_id, guest_id=body.guest_id))

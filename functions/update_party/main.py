@@ -6,7 +6,7 @@ from realm.edge.api_models import PartyDetailOut, UpdatePartyRequest
 from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
 from realm.events import outbox
-from realm.hosting import parties
+from realm.hosting import changes
 
 
 @endpoint(
@@ -26,5 +26,5 @@ from realm.hosting import parties
 )
 def update_party(caller: Caller, body: UpdatePartyRequest) -> Reply:
     with outbox.transaction() as tx:
-        party = parties.update(tx, caller.uid, body.party_id, body.changes())
+        party = changes.update(tx, caller.uid, body.party_id, body.changes())
     return Reply(200, PartyDetailOut.model_validate(party))

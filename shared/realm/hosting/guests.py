@@ -1,4 +1,4 @@
-"""A party's guest list (list-guests) and removing a guest from it (remove-guest).
+"""A party's guest list (list-guests; removing a guest is in realm.hosting.changes).
 
 Who sees what (DESIGN §11): the host and co-hosts see every invite, with its status; an invited
 guest sees the confirmed guests only, and only when the host made the list visible
@@ -18,9 +18,8 @@ from typing import Any, Literal
 
 from realm import cursors
 from realm.db import Tx
-from realm.errors import GuestListHidden, GuestNotFound, InvalidCursor, PartyNotFound
-from realm.events.outbox import OutboxTx
-from realm.hosting import capacity, roles
+from realm.errors import GuestListHidden, InvalidCursor, PartyNotFound
+from realm.hosting import roles
 from realm.media import urls
 from realm.people.users import Summary, id_for, summary
 
@@ -117,25 +116,3 @@ def list_for(
     last = rows[limit - 1] if more else None
     next_cursor = cursors.encode_named(last["status"], last["answer_seq"]) if last else None
     return Page(guests, next_cursor)
-
-
-def remove(tx: OutboxTx, auth_uid: str, party_id: int, guest_id: int) -> None:
-    """Removes the guest's invite (host or co-host); a seat they held goes to the waitlist.
-    The guest is not told (DESIGN §11 names no notification for it)."""
-    roles.require_manager(tx, party_id, id_for(tx, auth_uid))
-    party = capacity.lock(tx, party_id)
-    capacity.check_open(party)
-    status = tx.scalar(
-        "DELETE FROM invites WHERE party_id = :party AND guest_id = :guest RETURNING status",
-        party=party_id,
-        guest=guest_id,
-    )
-    if status is None:
-        raise GuestNotFound("This user is not on the party's guest list.")
-    tx.execute(
-        "DELETE FROM reminders_sent WHERE party_id = :party AND guest_id = :guest",
-        party=party_id,
-        guest=guest_id,
-    )
-    if status in capacity.COMING:
-        capacity.promote(tx, party)

@@ -1,19 +1,17 @@
-"""Parties: creating them, the three lists of the app (invited, confirmed, hosting), a party's
-details, and the host's changes to it (DESIGN §11)."""
+"""Parties: creating them, the three lists of the app (invited, confirmed, hosting), and a party's
+details (DESIGN §11). The host's changes are in realm.hosting.changes: this module is on the
+read path (list-parties, get-party) and imports nothing of the event layer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from realm import clock, cursors
 from realm.db import Tx, quotas
-from realm.errors import FirstEntryPassed, PartyNotFound, PartyOver, SignupRequired, TooFarAhead
-from realm.events import fanout, outbox
-from realm.events.outbox import OutboxTx
-from realm.hosting import capacity, roles
+from realm.errors import PartyNotFound, PartyOver, SignupRequired, TooFarAhead
+from realm.hosting import roles
 from realm.media import urls
 from realm.people.users import Summary, id_for, summary
 
@@ -267,96 +265,3 @@ def detail(tx: Tx, auth_uid: str, party_id: int) -> Detail:
         guest_list_visible=bool(row["guest_list_visible"]),
         cancelled_at=row["cancelled_at"],
     )
-
-
-# -- the host's changes -------------------------------------------------------------------------
-
-# The fields update-party may change, each a column of parties.
-EDITABLE = (
-    "flat",
-    "title",
-    "description",
-    "first_entry",
-    "capacity",
-    "max_plus_ones",
-    "guest_list_visible",
-)
-# A change of these is told to the guests (DESIGN §11: a moved or relocated party).
-TOLD = frozenset({"first_entry", "flat"})
-
-# Who hears of a change to the party: its guests who have not declined, and its hosts, except
-# whoever made the change.
-CONCERNED = """
-SELECT guest_id AS user_id FROM invites
- WHERE party_id = :party AND status <> 'declined' AND guest_id <> :actor
-UNION
-SELECT user_id FROM party_hosts WHERE party_id = :party AND user_id <> :actor
-"""
-
-
-def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any]) -> Detail:
-    """Applies the host's (or a co-host's) ``changes`` (a subset of ``EDITABLE``; ``None``
-    clears title, description and capacity). A moved or relocated party writes a
-    ``party-updated`` event for everyone concerned; a raised or removed capacity promotes the
-    waitlist. Calendars see a new revision whenever anything changed."""
-    unknown = set(changes) - set(EDITABLE)
-    assert not unknown, f"not editable: {unknown}"
-    actor = id_for(tx, auth_uid)
-    roles.require_manager(tx, party_id, actor)
-    party = capacity.lock(tx, party_id)
-    capacity.check_open(party)
-    if "first_entry" in changes:
-        moved_to: datetime = changes["first_entry"]
-        if moved_to <= party["now"]:
-            raise FirstEntryPassed()
-        if moved_to - party["now"] > clock.PLANNING_HORIZON:
-            raise TooFarAhead()
-    changed = {name: value for name, value in changes.items() if party[name] != value}
-    if changed:
-        assignments = ", ".join(f"{name} = :{name}" for name in changed)
-        tx.execute(
-            f"UPDATE parties SET {assignments}, revision = revision + 1, updated_at = now()"
-            " WHERE id = :party",
-            party=party_id,
-            **changed,
-        )
-        if "first_entry" in changed:
-            # Reminders were for the old time; the guests are reminded of the new one.
-            tx.execute("DELETE FROM reminders_sent WHERE party_id = :party", party=party_id)
-        now = capacity.lock(tx, party_id)  # the row as changed (the lock is already held)
-        if TOLD & set(changed):
-            event = outbox.add(
-                tx,
-                "party-updated",
-                {
-                    **capacity.about(now),
-                    "previous_flat": party["flat"],
-                    "previous_first_entry": party["first_entry"].isoformat(),
-                    "changed": sorted(TOLD & set(changed)),
-                },
-            )
-            fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=actor)
-        if "capacity" in changed:
-            capacity.promote(tx, now)
-    return detail(tx, auth_uid, party_id)
-
-
-def cancel(tx: OutboxTx, auth_uid: str, party_id: int) -> Detail:
-    """Cancels the party (its host only) and tells everyone concerned; cancelling it again
-    changes nothing and tells nobody."""
-    actor = id_for(tx, auth_uid)
-    roles.require_host(tx, party_id, actor)
-    party = capacity.lock(tx, party_id)
-    if party["cancelled_at"] is None:
-        capacity.check_open(party)
-        tx.execute(
-            "UPDATE parties SET cancelled_at = now(), revision = revision + 1,"
-            " updated_at = now() WHERE id = :party",
-            party=party_id,
-        )
-        host_name = tx.scalar("SELECT display_name FROM users WHERE id = :id", id=actor)
-        event = outbox.add(
-            tx, "party-cancelled", {**capacity.about(party), "host_display_name": host_name}
-        )
-        fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=actor)
-    return detail(tx, auth_uid, party_id)
