@@ -46,16 +46,25 @@ def add_user(tx: db.Tx, auth_uid: str | None = None, name: str = "Someone") -> i
 
 
 def add_party(
-    tx: db.Tx, host_id: int, first_entry: datetime, flat: str = "FLAT", cancelled: bool = False
+    tx: db.Tx,
+    host_id: int,
+    first_entry: datetime,
+    flat: str = "FLAT",
+    cancelled: bool = False,
+    capacity: int | None = None,
+    max_plus_ones: int = 0,
 ) -> int:
     return int(
         tx.scalar(
-            "INSERT INTO parties (host_id, flat, first_entry, cancelled_at)"
-            " VALUES (:h, :f, :s, CASE WHEN :c THEN now() END) RETURNING id",
+            "INSERT INTO parties (host_id, flat, first_entry, cancelled_at, capacity,"
+            " max_plus_ones)"
+            " VALUES (:h, :f, :s, CASE WHEN :c THEN now() END, :cap, :plus) RETURNING id",
             h=host_id,
             f=flat,
             s=first_entry,
             c=cancelled,
+            cap=capacity,
+            plus=max_plus_ones,
         )
     )
 
