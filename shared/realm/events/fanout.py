@@ -115,20 +115,21 @@ def deliver(
     event_id: uuid.UUID,
     write: Callable[[Sequence[str]], int],
     *,
-    batch_size: int = BATCH_SIZE,
-    budget_seconds: float = RUN_BUDGET_SECONDS,
+    batch_size: int | None = None,
+    budget_seconds: float | None = None,
 ) -> Delivery:
     """Delivers the event to every recipient still pending: ``write(auth_uids)`` writes one
     batch's documents (create-if-absent) and returns how many it created. Raises what
     ``write`` raises (the batch stays pending) or ``Unfinished`` when the budget is spent."""
-    deadline = time.monotonic() + budget_seconds
+    batch_size = batch_size or BATCH_SIZE
+    deadline = time.monotonic() + (budget_seconds or RUN_BUDGET_SECONDS)
     done = Delivery()
     after = 0
     while True:
         batch = pending(event_id, after, batch_size)
         if not batch:
             return done
-        if time.monotonic() > deadline:
+        if done.batches and time.monotonic() > deadline:  # every delivery moves on a batch
             raise Unfinished(
                 f"{done.recipients} recipient(s) delivered in this run; the rest on redelivery"
             )
