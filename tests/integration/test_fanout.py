@@ -15,12 +15,12 @@ from cloudevents.http import CloudEvent
 
 from realm import db
 from realm.config import settings
-from realm.events import fanout, notify
+from realm.events import fanout, notify, outbox
 from realm.events.notify import FirestoreFeed, Notification
 from realm.events.outbox import Event, OutboxTx
 from realm.events.publishing import Message, push_envelope
 from realm.hosting import changes
-from tests.helpers import add_invite, add_party, add_user, in_hours
+from tests.helpers import add_party, add_user, in_hours
 
 
 class RecordingFeed:
@@ -196,13 +196,16 @@ def test_a_party_event_with_no_one_to_tell_is_acknowledged() -> None:
 def test_recipients_are_named_in_the_transaction_of_their_event() -> None:
     with db.transaction() as tx:
         user = add_user(tx, "solo")
-    with pytest.raises(RuntimeError), db.transaction() as plain:
-        tx = OutboxTx(plain)
-        from realm.events import outbox
 
-        event: Event = outbox.add(tx, "cohost-added", {"party_id": 1})
-        fanout.add_recipient_ids(tx, event, [user])
-        raise RuntimeError("the change fails")
+    def a_change_that_fails() -> None:
+        with db.transaction() as plain:
+            tx = OutboxTx(plain)
+            event: Event = outbox.add(tx, "cohost-added", {"party_id": 1})
+            fanout.add_recipient_ids(tx, event, [user])
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        a_change_that_fails()
     with db.transaction() as tx:
         assert tx.scalar("SELECT count(*) FROM notification_recipients") == 0
         assert tx.scalar("SELECT count(*) FROM outbox") == 0

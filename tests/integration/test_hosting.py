@@ -253,12 +253,12 @@ def test_the_guest_list_pages_through_with_its_cursor(otx: OutboxTx) -> None:
     for status in (None, "waitlisted"):
         seen, cursor = [], None
         while True:
-            page = guests.list_for(otx, "host", cast.party, status, limit=2, cursor=cursor)  # type: ignore[arg-type]
+            page = guests.list_for(otx, "host", cast.party, status, limit=2, cursor=cursor)
             seen += [g.user.id for g in page.guests]
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-        expected = guests.list_for(otx, "host", cast.party, status, limit=100, cursor=None)  # type: ignore[arg-type]
+        expected = guests.list_for(otx, "host", cast.party, status, limit=100, cursor=None)
         assert seen == [g.user.id for g in expected.guests]
         assert len(seen) == (9 if status is None else 6)
 
