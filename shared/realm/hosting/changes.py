@@ -74,13 +74,13 @@ def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any
         if "first_entry" in changed:
             # Reminders were for the old time; the guests are reminded of the new one.
             tx.execute("DELETE FROM reminders_sent WHERE party_id = :party", party=party_id)
-        now = capacity.lock(tx, party_id)  # the row as changed (the lock is already held)
+        changed_row = capacity.lock(tx, party_id)  # the row as changed (the lock is held)
         if TOLD & set(changed):
             event = outbox.add(
                 tx,
                 "party-updated",
                 {
-                    **capacity.about(now),
+                    **capacity.about(changed_row),
                     "previous_flat": party["flat"],
                     "previous_first_entry": party["first_entry"].isoformat(),
                     "changed": sorted(TOLD & set(changed)),
@@ -88,7 +88,7 @@ def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any
             )
             fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=actor)
         if "capacity" in changed:
-            capacity.promote(tx, now)
+            capacity.promote(tx, changed_row)
     return detail(tx, auth_uid, party_id)
 
 
