@@ -56,6 +56,8 @@ def test_a_calendar_app_follows_a_party_through_its_changes_to_its_cancellation(
     assert all(len(line.encode()) <= 75 for line in raw.split("\r\n")), "folded at 75 octets"
     assert any(line.startswith(" ") for line in raw.split("\r\n")), "the long text was folded"
     assert event["DESCRIPTION"].startswith("Bring snacks")
+    assert "\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in raw
+    assert "\r\nX-PUBLISHED-TTL:PT1H\r\n" in raw
     sequence = int(event["SEQUENCE"])
 
     moved_to = in_hours(40).replace(microsecond=0)

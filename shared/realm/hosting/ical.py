@@ -34,7 +34,7 @@ def render(entries: Sequence[Entry], name: str = "Realm parties") -> bytes:
     calendar.add("x-wr-calname", name)
     # A hint to calendar apps on how often to refresh (RFC 7986 and its older spelling).
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", timedelta(hours=1))
+    calendar.add("x-published-ttl", "PT1H")  # an X- property is text to the library
     for entry in entries:
         event = Event()
         event.add("uid", uid(entry.party_id))
