@@ -16,7 +16,9 @@ def feed(query: CalendarQuery) -> Reply:
 
 
 def call(path: str, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
-    request = Request(EnvironBuilder(path=path, headers=headers or {}).get_environ())
+    request = Request(
+        EnvironBuilder(path=path, headers=list((headers or {}).items())).get_environ()
+    )
     response = feed(request)
     return response.status_code, response.content_type or "", response.get_data()
 
