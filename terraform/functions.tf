@@ -61,6 +61,9 @@ resource "google_cloudfunctions2_function" "function" {
       REALM_DB_POOL_SIZE = tostring(each.value.pool_size)
       # Signed photo URLs are signed as this account through IAM signBlob (no key file).
       REALM_SIGNER_EMAIL = google_service_account.function[each.key].email
+      }, var.public_base_url == "" ? {} : {
+      # Links the app is handed (calendar-link) point at the public entry point.
+      REALM_PUBLIC_BASE_URL = var.public_base_url
     })
   }
 

@@ -53,7 +53,7 @@ locals {
       max_instances = 5, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
     }
     respond_invite = {
-      trigger       = "http", public = true, db = "write", publishes = ["invite-responded"], subscribes = []
+      trigger       = "http", public = true, db = "write", publishes = ["invite-responded", "waitlist-promoted"], subscribes = []
       bucket_roles  = [], signs_urls = false, firestore = false
       max_instances = 5, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
     }
@@ -68,14 +68,70 @@ locals {
       max_instances = 10, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
     }
     relay_outbox = {
-      trigger       = "http", public = false, db = "write", publishes = ["invite-created", "invite-responded", "photo-uploaded"], subscribes = []
+      trigger       = "http", public = false, db = "write", publishes = ["invite-created", "invite-responded", "photo-uploaded", "party-updated", "party-cancelled", "waitlist-promoted", "cohost-added", "party-reminder"], subscribes = []
       bucket_roles  = [], signs_urls = false, firestore = false
       max_instances = 1, concurrency = 1, pool_size = 1, memory = "512Mi", timeout = 120
     }
+    # notify_guest keeps each recipient's progress of a party event in PostgreSQL
+    # (realm.events.fanout): one connection per instance, held only between Firestore writes.
     notify_guest = {
-      trigger       = "pubsub", public = false, db = "none", publishes = [], subscribes = ["invite-created", "invite-responded"]
+      trigger       = "pubsub", public = false, db = "write", publishes = [], subscribes = ["invite-created", "invite-responded", "party-updated", "party-cancelled", "waitlist-promoted", "cohost-added", "party-reminder"]
       bucket_roles  = [], signs_urls = false, firestore = true
       max_instances = 10, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 60
+    }
+    # Hosting (DESIGN section 11). Reads pool 2; writes are rarer and pool 1.
+    get_party = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 4, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    list_guests = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    update_party = {
+      trigger       = "http", public = true, db = "write", publishes = ["party-updated", "waitlist-promoted"], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    cancel_party = {
+      trigger       = "http", public = true, db = "write", publishes = ["party-cancelled"], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    add_cohost = {
+      trigger       = "http", public = true, db = "write", publishes = ["cohost-added"], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    remove_cohost = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    remove_guest = {
+      trigger       = "http", public = true, db = "write", publishes = ["waitlist-promoted"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    calendar_link = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    # Public, but without a Firebase token: the gateway routes it with security: [] (the
+    # secret in its URL is the credential; deploy/gateway.py).
+    calendar = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    # Called by Cloud Scheduler every 15 minutes (scheduler.tf), like relay_outbox.
+    send_reminders = {
+      trigger       = "http", public = false, db = "write", publishes = ["party-reminder"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 1, concurrency = 1, pool_size = 1, memory = "512Mi", timeout = 120
     }
     make_thumbnail = {
       trigger       = "pubsub", public = false, db = "write", publishes = [], subscribes = ["photo-uploaded"]
@@ -90,12 +146,15 @@ locals {
   #   sum over db functions of max_instances x pool_size
   #     signup 5x2=10, photo_upload 5x2=10, create_party 5x2=10, create_invite 5x2=10,
   #     respond_invite 5x2=10, list_parties 10x4=40, me 10x2=20, relay_outbox 1x1=1,
-  #     make_thumbnail 5x1=5                                     (notify_guest: no database)
-  #   = 116 connections
+  #     make_thumbnail 5x1=5, notify_guest 10x1=10,
+  #     get_party 4x2=8, list_guests 3x2=6, update_party 2x1=2, cancel_party 2x1=2,
+  #     add_cohost 2x1=2, remove_cohost 2x1=2, remove_guest 2x1=2, calendar_link 2x1=2,
+  #     calendar 3x1=3, send_reminders 1x1=1
+  #   = 156 connections
   #
   # which must stay within max_connections (200, a database flag in sql.tf) minus the reserved
   # 20 (superuser_reserved_connections and Cloud SQL maintenance, the migrate step, an operator):
-  # 116 <= 180. A precondition on the instance refuses a plan that breaks this, and
+  # 156 <= 180. A precondition on the instance refuses a plan that breaks this, and
   # tests/infra recomputes it. Requests beyond that wait at the instance limit (Cloud Run queues
   # them briefly, then answers 429) instead of exhausting PostgreSQL's connections, which would
   # fail every function at once. pool_size <= concurrency: a request holds one connection at most.
@@ -103,7 +162,11 @@ locals {
   db_connections_needed = sum([for f in values(local.db_functions) : f.max_instances * f.pool_size])
   db_connections_budget = var.db_max_connections - var.db_reserved_connections
 
-  topics = toset(["invite-created", "invite-responded", "photo-uploaded"])
+  # One topic per event type (realm.events.outbox.TOPICS); each gets a dead-letter topic.
+  topics = toset([
+    "invite-created", "invite-responded", "photo-uploaded",
+    "party-updated", "party-cancelled", "waitlist-promoted", "cohost-added", "party-reminder",
+  ])
 
   # (function, topic) pairs of the push subscriptions, keyed "<deployed-name>--<topic>".
   subscriptions = merge([

@@ -130,3 +130,20 @@ variable "alert_db_connections_ratio" {
   type        = number
   default     = 0.9
 }
+
+variable "reminders_schedule" {
+  description = "Cron schedule of send-reminders (party reminders to confirmed guests)."
+  type        = string
+  default     = "*/15 * * * *"
+}
+
+variable "public_base_url" {
+  description = "The app's public base URL (the gateway's, `terraform output base_url`, or a custom domain), used in the calendar links calendar-link hands out. Empty on the first apply, when the gateway does not exist yet; set it and apply again."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.public_base_url == "" || can(regex("^https://[^/]+$", var.public_base_url))
+    error_message = "public_base_url must be https://<host>, without a path or a trailing slash."
+  }
+}

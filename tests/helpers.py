@@ -47,29 +47,50 @@ def add_user(tx: db.Tx, auth_uid: str | None = None, name: str = "Someone") -> i
 
 
 def add_party(
-    tx: db.Tx, host_id: int, first_entry: datetime, flat: str = "FLAT", cancelled: bool = False
+    tx: db.Tx,
+    host_id: int,
+    first_entry: datetime,
+    flat: str = "FLAT",
+    cancelled: bool = False,
+    capacity: int | None = None,
+    max_plus_ones: int = 0,
 ) -> int:
     return int(
         tx.scalar(
-            "INSERT INTO parties (host_id, flat, first_entry, cancelled_at)"
-            " VALUES (:h, :f, :s, CASE WHEN :c THEN now() END) RETURNING id",
+            "INSERT INTO parties (host_id, flat, first_entry, cancelled_at, capacity,"
+            " max_plus_ones)"
+            " VALUES (:h, :f, :s, CASE WHEN :c THEN now() END, :cap, :plus) RETURNING id",
             h=host_id,
             f=flat,
             s=first_entry,
             c=cancelled,
+            cap=capacity,
+            plus=max_plus_ones,
         )
     )
 
 
-def add_invite(tx: db.Tx, party_id: int, guest_id: int, status: str = "invited") -> int:
+def add_invite(
+    tx: db.Tx, party_id: int, guest_id: int, status: str = "invited", plus_ones: int = 0
+) -> int:
     return int(
         tx.scalar(
-            "INSERT INTO invites (party_id, party_first_entry, guest_id, status)"
-            " SELECT id, first_entry, :g, :s FROM parties WHERE id = :p RETURNING id",
+            "INSERT INTO invites (party_id, party_first_entry, guest_id, status, plus_ones)"
+            " SELECT id, first_entry, :g, :s, :n FROM parties WHERE id = :p RETURNING id",
             p=party_id,
             g=guest_id,
             s=status,
+            n=plus_ones,
         )
+    )
+
+
+def add_cohost(tx: db.Tx, party_id: int, user_id: int) -> None:
+    tx.execute(
+        "INSERT INTO party_hosts (party_id, party_first_entry, user_id, role)"
+        " SELECT id, first_entry, :u, 'cohost' FROM parties WHERE id = :p",
+        p=party_id,
+        u=user_id,
     )
 
 

@@ -123,7 +123,52 @@ export async function upcoming(client: Client): Promise<Party[]> {
   return parties;
 }
 
+export async function hostTheParty(client: Client, partyId: number, friendId: number) {
+  const party = await client.GET("/get-party", { params: { query: { party_id: partyId } } });
+  if (party.data?.my_role === "guest") {
+    // Guests see the confirmed list only when the host made it visible.
+    const confirmed = await client.GET("/list-guests", {
+      params: { query: { party_id: partyId, status: "confirmed" } },
+    });
+    return confirmed.data?.guests.map((g) => g.user.handle);
+  }
+  // Only the fields sent change; capacity null removes the limit.
+  await client.POST("/update-party", {
+    body: { party_id: partyId, first_entry: "2030-06-02T21:00:00+02:00", capacity: null },
+  });
+  const cohost = await client.POST("/add-cohost", { body: { party_id: partyId, user_id: friendId } });
+  console.log(cohost.data?.user.display_name);
+  await client.POST("/remove-cohost", { body: { party_id: partyId, user_id: friendId } });
+  const guests = await client.GET("/list-guests", {
+    params: { query: { party_id: partyId, limit: 100 } },
+  });
+  const waiting = guests.data?.guests.filter((g) => g.status === "waitlisted") ?? [];
+  if (waiting.length > 0) {
+    await client.POST("/remove-guest", {
+      body: { party_id: partyId, guest_id: waiting[0].user.id },
+    });
+  }
+  const cancelled = await client.POST("/cancel-party", { body: { party_id: partyId } });
+  return cancelled.data?.cancelled_at;
+}
+
+export async function subscribeToCalendar(client: Client): Promise<string | undefined> {
+  const { data } = await client.POST("/calendar-link");
+  // Calendar apps fetch the URL themselves, without a Firebase token: the secret is in it.
+  return data?.url.replace(/^https:/, "webcal:");
+}
+
+export async function calendarFeed(client: Client, token: string): Promise<string | undefined> {
+  const { data } = await client.GET("/calendar", {
+    params: { query: { token } },
+    parseAs: "text",
+  });
+  return data;
+}
+
 export async function misuses(client: Client) {
+  // @ts-expect-error max_plus_ones is a number of plus-ones, not a yes or no
+  await client.POST("/update-party", { body: { party_id: 1, max_plus_ones: true } });
   // @ts-expect-error flat is required to create a party
   await client.POST("/create-party", { body: { first_entry: "2030-06-01T20:00:00Z" } });
   // @ts-expect-error "maybe" is not an answer to an invite

@@ -1,4 +1,4 @@
-"""create-invite: the host of a party invites a guest."""
+"""create-invite: the host or a co-host of a party invites a guest."""
 
 from realm import errors
 from realm.edge.api_models import CreateInviteRequest, InviteOut
@@ -10,7 +10,7 @@ from realm.hosting import invites
 
 @endpoint(
     "POST",
-    summary="Invite a guest to a party you host",
+    summary="Invite a guest to a party you host or co-host",
     body=CreateInviteRequest,
     response=InviteOut,
     status=201,

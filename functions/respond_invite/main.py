@@ -1,4 +1,5 @@
-"""respond-invite: an invited guest confirms or declines."""
+"""respond-invite: an invited guest confirms (with plus-ones; waitlisted when the party is full)
+or declines (a freed seat promotes the waitlist)."""
 
 from realm import errors
 from realm.edge.api_models import InviteOut, RespondInviteRequest
@@ -18,9 +19,17 @@ from realm.hosting import invites
         errors.InviteNotFound,
         errors.PartyOver,
         errors.PartyCancelled,
+        errors.TooManyPlusOnes,
+        errors.NoRoom,
     ),
 )
 def respond_invite(caller: Caller, body: RespondInviteRequest) -> Reply:
     with outbox.transaction() as tx:
-        invite = invites.respond(tx, caller.uid, party_id=body.party_id, response=body.response)
+        invite = invites.respond(
+            tx,
+            caller.uid,
+            party_id=body.party_id,
+            response=body.response,
+            plus_ones=body.plus_ones,
+        )
     return Reply(200, InviteOut.model_validate(invite))

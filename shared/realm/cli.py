@@ -48,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
         for name in server.function_names():
             print(f"  {base}/{server.deployed_name(name)}")
         _wire_events(stack, events, settings.project_id, base, args.relay_every)
+        _remind(stack, base, args.reminders_every)
         print(
             f"serving on {base}  (token: .venv/bin/realm token host-1; Ctrl-C stops all)",
             flush=True,
@@ -97,6 +98,19 @@ def _wire_events(
         print(f"relay-outbox runs every {relay_every:g}s")
 
 
+def _remind(stack: Any, base: str, every: float | None) -> None:
+    """send-reminders on a timer, as Cloud Scheduler calls it every 15 minutes in the cloud
+    (never in a test run: tests call it when they mean to)."""
+    from realm.devstack import emulators
+
+    if every is None:
+        every = 0.0 if os.environ.get("REALM_ENV") == "test" else 900.0
+    if every > 0:
+        timer = emulators.RelayTimer(base, every, "send-reminders").start()
+        stack.started("reminders timer", timer.stop)
+        print(f"send-reminders runs every {every:g}s")
+
+
 def _notifications(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -116,7 +130,8 @@ def _notifications(args: argparse.Namespace) -> int:
         when = created.isoformat() if isinstance(created, datetime) else str(created)
         unread = "" if item.get("read") else "  [unread]"
         print(f"{when}  {item.get('type')}  {item.get('title')}: {item.get('body')}{unread}")
-        print(f"    party {item.get('party_id')}, invite {item.get('invite_id')}, id {item['id']}")
+        invite = f", invite {item['invite_id']}" if item.get("invite_id") is not None else ""
+        print(f"    party {item.get('party_id')}{invite}, id {item['id']}")
     return 0
 
 
@@ -186,6 +201,13 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="call relay-outbox this often (default 10, in a test run 0: never)",
+    )
+    serve.add_argument(
+        "--reminders-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="call send-reminders this often (default 900, in a test run 0: never)",
     )
     serve.set_defaults(run=_serve)
 

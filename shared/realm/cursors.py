@@ -31,3 +31,22 @@ def decode(cursor: str) -> tuple[datetime, int]:
         return _EPOCH + timedelta(microseconds=micros), party_id
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise InvalidCursor() from None
+
+
+def encode_named(name: str, number: int) -> str:
+    """A cursor over (a short name, a number): the guest list's (status, answer order)."""
+    return base64.urlsafe_b64encode(f"{name}.{number}".encode()).decode().rstrip("=")
+
+
+def decode_named(cursor: str, names: frozenset[str]) -> tuple[str, int]:
+    """The (name, number) of ``encode_named``; ``InvalidCursor`` unless the name is one of
+    ``names`` and the number a positive 64-bit integer."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        name, number_text = text.split(".")
+        number = int(number_text)
+        if name not in names or not number_text.isdigit() or not 0 < number <= _MAX_ID:
+            raise ValueError(text)
+        return name, number
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor() from None

@@ -98,6 +98,16 @@ class UserNotFound(NotFound):
     default_message = "No such user."
 
 
+class CohostNotFound(NotFound):
+    code = "cohost_not_found"
+    default_message = "This user is not a co-host of this party."
+
+
+class CalendarNotFound(NotFound):
+    code = "calendar_not_found"
+    default_message = "No such calendar: the link is wrong or has been replaced by a newer one."
+
+
 class SignupRequired(Forbidden):
     code = "signup_required"
     default_message = "Sign up before using the app."
@@ -106,6 +116,11 @@ class SignupRequired(Forbidden):
 class NotHost(Forbidden):
     code = "not_host"
     default_message = "Only the party's host can do this."
+
+
+class GuestListHidden(Forbidden):
+    code = "guest_list_hidden"
+    default_message = "Only the party's hosts can see this guest list."
 
 
 class AlreadySignedUp(Conflict):
@@ -128,6 +143,18 @@ class AlreadyInvited(Conflict):
     default_message = "This guest is already invited to this party."
 
 
+class AlreadyCohost(Conflict):
+    code = "already_cohost"
+    default_message = "This user is already a co-host of this party."
+
+
+class NoRoom(Conflict):
+    code = "no_room"
+    default_message = (
+        "There is no room for more plus-ones at this party; your answer stays as it was."
+    )
+
+
 class PartyOver(RuleViolation):
     code = "party_over"
     default_message = "This party is over."
@@ -146,6 +173,21 @@ class TooFarAhead(RuleViolation):
 class SelfInvite(RuleViolation):
     code = "self_invite"
     default_message = "A host cannot invite themselves."
+
+
+class SelfCohost(RuleViolation):
+    code = "self_cohost"
+    default_message = "The party's host cannot also be its co-host."
+
+
+class FirstEntryPassed(RuleViolation):
+    code = "first_entry_passed"
+    default_message = "A party can only be moved to a time that is still ahead."
+
+
+class TooManyPlusOnes(RuleViolation):
+    code = "too_many_plus_ones"
+    default_message = "That is more plus-ones than this party allows."
 
 
 class InvalidBase64(RuleViolation):

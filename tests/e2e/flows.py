@@ -39,12 +39,24 @@ class Person:
             json_body={"party_id": party_id, "guest_id": guest.id},
         )
 
-    def respond(self, party_id: int, response: str) -> Any:
-        return self.api.post(
-            "/respond-invite",
-            auth=self.token,
-            json_body={"party_id": party_id, "response": response},
-        )
+    def respond(self, party_id: int, response: str, plus_ones: int | None = None) -> Any:
+        body: dict[str, Any] = {"party_id": party_id, "response": response}
+        if plus_ones is not None:
+            body["plus_ones"] = plus_ones
+        return self.api.post("/respond-invite", auth=self.token, json_body=body)
+
+    def post(self, path: str, **body: Any) -> Any:
+        return self.api.post(path, auth=self.token, json_body=body)
+
+    def get(self, path: str) -> Any:
+        return self.api.get(path, auth=self.token)
+
+    def party(self, party_id: int) -> Any:
+        return self.get(f"/get-party?party_id={party_id}")
+
+    def guests(self, party_id: int, status: str | None = None) -> Any:
+        query = f"party_id={party_id}" + (f"&status={status}" if status else "")
+        return self.get(f"/list-guests?{query}")
 
     def flats(self, view: str) -> list[str]:
         reply = self.api.get(f"/list-parties?view={view}", auth=self.token)

@@ -3,12 +3,13 @@ from tests.e2e.flows import Person
 from tests.helpers import Client, in_hours, token, uid
 
 
-def test_only_the_host_can_invite_to_a_party(api: Client) -> None:
+def test_a_stranger_cannot_invite_to_a_party_and_is_told_it_does_not_exist(api: Client) -> None:
     host, intruder, guest = Person(api, "Host"), Person(api, "Intruder"), Person(api, "Guest")
     party = host.create_party(in_hours(24))
     reply = intruder.invite(party, guest)
-    assert reply.status == 403
-    assert reply.error_code == "not_host"
+    assert (reply.status, reply.error_code) == (404, "party_not_found")
+    unknown = intruder.invite(party + 1_000_000, guest)
+    assert (unknown.status, unknown.error_code) == (404, "party_not_found")
     assert guest.flats("invited") == []
 
 
@@ -16,7 +17,8 @@ def test_a_guest_cannot_invite_others_to_a_party_they_were_invited_to(api: Clien
     host, guest, friend = Person(api, "Host"), Person(api, "Guest"), Person(api, "Friend")
     party = host.create_party(in_hours(24))
     host.invite(party, guest)
-    assert guest.invite(party, friend).status == 403
+    reply = guest.invite(party, friend)
+    assert (reply.status, reply.error_code) == (403, "not_host")
 
 
 def test_only_the_invited_guest_can_respond(api: Client) -> None:

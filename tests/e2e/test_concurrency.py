@@ -21,3 +21,20 @@ def test_twenty_identical_invites_at_once_create_exactly_one(api: Client) -> Non
             )
             == 1
         )
+
+
+def test_twenty_guests_confirming_at_once_over_http_fill_five_seats_and_wait(
+    api: Client,
+) -> None:
+    host = Person(api, "Host")
+    party = host.create_party(in_hours(24), capacity=5)
+    guests = [Person(api, f"Guest {n}") for n in range(20)]
+    for guest in guests:
+        host.invite(party, guest)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(lambda g: g.respond(party, "confirmed"), guests))
+    assert {r.status for r in replies} == {200}
+    statuses = sorted(r.body["status"] for r in replies)
+    assert statuses == ["confirmed"] * 5 + ["waitlisted"] * 15
+    counts = host.get(f"/get-party?party_id={party}").body["counts"]
+    assert (counts["heads"], counts["waitlisted"]) == (5, 15)

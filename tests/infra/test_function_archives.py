@@ -28,7 +28,7 @@ from deploy.imports import (
 from deploy.lock import Lock
 from tests.infra.conftest import ROOT, function_folders
 
-READ_ONLY = ("me", "list-parties")
+READ_ONLY = ("me", "list-parties", "get-party", "list-guests", "calendar")
 FORBIDDEN_ON_READ_PATH = {
     "google-cloud-pubsub",
     "google-cloud-storage",
@@ -202,6 +202,11 @@ def test_read_only_functions_carry_no_pubsub_storage_firestore_or_pillow(
     for name in present:
         carried = FORBIDDEN_ON_READ_PATH & set(requirement_names(extracted[name]))
         assert not carried, f"{name} carries {sorted(carried)}"
+
+
+def test_only_the_calendar_function_carries_icalendar(extracted: dict[str, Path]) -> None:
+    carrying = sorted(n for n, f in extracted.items() if "icalendar" in requirement_names(f))
+    assert carrying == ["calendar"]
 
 
 def test_requirements_are_pinned_to_the_lock_with_its_hashes(extracted: dict[str, Path]) -> None:

@@ -133,3 +133,35 @@ def test_the_committed_openapi_document_converts_for_the_functions_in_the_reposi
     )
     routed = {p.strip("/").split("/")[0] for p in doc["paths"]}
     assert routed <= functions - gateway.INTERNAL_FUNCTIONS
+
+
+def test_an_operation_declared_without_security_is_routed_without_a_token_check() -> None:
+    doc = sample_openapi()
+    doc["paths"]["/me"]["get"]["security"] = []
+    out = rendered(doc)
+    assert out["paths"]["/me"]["get"]["security"] == []
+    assert "security" not in out["paths"]["/list-parties"]["get"], "the document's rule holds"
+    assert out["security"] == [{"firebase": []}]
+
+
+def test_in_the_committed_document_only_the_calendar_feed_goes_without_a_firebase_token() -> None:
+    source = ROOT / "shared" / "realm" / "openapi.json"
+    functions = {p.parent.name.replace("_", "-") for p in (ROOT / "functions").glob("*/main.py")}
+    template = gateway.gateway_template(json.loads(source.read_text(encoding="utf-8")), functions)
+    doc = json.loads(
+        gateway.render(template, "realm-prod", {f: f"https://{f}.run.app" for f in functions})
+    )
+    assert doc["security"] == [{"firebase": []}]
+    open_routes = {
+        (path, method)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if "security" in op
+    }
+    assert open_routes == {("/calendar", "get")}
+    assert doc["paths"]["/calendar"]["get"]["security"] == []
+    assert doc["paths"]["/calendar"]["get"]["x-google-backend"]["address"] == (
+        "https://calendar.run.app"
+    )
+    assert "/send-reminders" not in doc["paths"]
+    assert "/relay-outbox" not in doc["paths"]

@@ -10,8 +10,19 @@ import pytest
 
 from tests.infra.conftest import FUNCTIONS_DIR, ROOT, Terraform, block, function_folders
 
-READ_ONLY = ("me", "list_parties")
-TOPICS = {"invite-created", "invite-responded", "photo-uploaded"}
+READ_ONLY = ("me", "list_parties", "get_party", "list_guests", "calendar")
+TOPICS = {
+    "invite-created",
+    "invite-responded",
+    "photo-uploaded",
+    "party-updated",
+    "party-cancelled",
+    "waitlist-promoted",
+    "cohost-added",
+    "party-reminder",
+}
+# HTTP functions that Cloud Scheduler calls; every other HTTP function is behind the gateway.
+SCHEDULED = {"relay_outbox", "send_reminders"}
 CLOUD_ENV = {
     "REALM_ENV",
     "REALM_PROJECT_ID",
@@ -49,7 +60,7 @@ def test_every_folder_in_functions_has_a_deployed_function_and_its_own_service_a
 def test_every_topic_has_a_subscription_into_a_function_and_a_dead_letter_topic(
     terraform: Terraform, functions: dict[str, dict[str, Any]]
 ) -> None:
-    assert set(re.findall(r"[a-z]+-[a-z]+", terraform.locals["topics"])) == TOPICS
+    assert set(re.findall(r"[a-z]+-[a-z]+", str(terraform.locals["topics"]))) == TOPICS
     subscribed = {t for f in functions.values() for t in f["subscribes"]}
     assert subscribed == TOPICS, f"topics without a subscriber: {sorted(TOPICS - subscribed)}"
     published = {t for f in functions.values() for t in f["publishes"]}
@@ -112,8 +123,8 @@ def test_functions_are_invoked_only_by_the_gateway_the_scheduler_or_pubsub_push(
     assert not terraform.of_type("google_cloudfunctions2_function_iam_member")
     assert not terraform.of_type("google_cloudfunctions2_function_iam_binding")
     public = {k for k, f in functions.items() if f["public"]}
-    assert "relay_outbox" not in public
-    assert public == {k for k, f in functions.items() if f["trigger"] == "http"} - {"relay_outbox"}
+    assert not SCHEDULED & public
+    assert public == {k for k, f in functions.items() if f["trigger"] == "http"} - SCHEDULED
     ingress = block(
         terraform.resource("google_cloudfunctions2_function", "function"), "service_config"
     )["ingress_settings"]
@@ -213,6 +224,32 @@ def test_scheduler_calls_relay_outbox_every_minute_with_an_oidc_token(terraform:
     oidc = block(target, "oidc_token")
     assert oidc["service_account_email"] == "${google_service_account.scheduler.email}"
     assert terraform.default("relay_schedule") == "* * * * *"
+
+
+def test_scheduler_calls_send_reminders_every_15_minutes_with_an_oidc_token(
+    terraform: Terraform, functions: dict[str, dict[str, Any]]
+) -> None:
+    job = terraform.resource("google_cloud_scheduler_job", "send_reminders")
+    target = block(job, "http_target")
+    assert 'function["send_reminders"]' in target["uri"]
+    assert target["http_method"] == "POST"
+    oidc = block(target, "oidc_token")
+    assert oidc["service_account_email"] == "${google_service_account.scheduler.email}"
+    assert terraform.default("reminders_schedule") == "*/15 * * * *"
+    assert functions["send_reminders"]["publishes"] == ["party-reminder"]
+
+
+def test_notify_guest_hears_every_party_event_and_may_use_the_database(
+    functions: dict[str, dict[str, Any]],
+) -> None:
+    from realm.events import outbox, publishing
+
+    notify = functions["notify_guest"]
+    routed = {topic for topic, fn in publishing.PUSH_ROUTES.items() if fn == "notify-guest"}
+    assert set(notify["subscribes"]) == routed
+    assert set(outbox.TOPICS) == TOPICS, "every event type has its topic in terraform"
+    assert notify["db"] == "write", "it keeps each recipient's progress in PostgreSQL"
+    assert notify["pool_size"] == 1
 
 
 def test_firestore_rules_are_released_from_the_repository_rules_file(terraform: Terraform) -> None:

@@ -6,7 +6,7 @@ from realm.db import Tx
 from realm.errors import Conflict, Forbidden, NotFound, RuleViolation
 from realm.events.outbox import OutboxTx
 from realm.hosting import invites
-from tests.helpers import add_invite, add_party, add_user, in_hours
+from tests.helpers import add_cohost, add_invite, add_party, add_user, in_hours
 
 
 @pytest.fixture
@@ -33,12 +33,33 @@ def test_a_host_invites_a_guest_and_the_event_is_written_with_it(otx: OutboxTx) 
     assert event["data"]["host_display_name"] == "Hana"  # type: ignore[index]
 
 
-def test_only_the_host_can_invite(otx: OutboxTx) -> None:
+def test_a_stranger_cannot_invite_and_is_told_the_party_does_not_exist(otx: OutboxTx) -> None:
     host, guest = add_user(otx), add_user(otx)
     add_user(otx, "uid-x")
     party = add_party(otx, host, in_hours(24))
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as error:
         invites.create(otx, "uid-x", party_id=party, guest_id=guest)
+    assert error.value.code == "party_not_found"
+
+
+def test_a_guest_of_the_party_cannot_invite(otx: OutboxTx) -> None:
+    host, guest, friend = add_user(otx), add_user(otx, "uid-g"), add_user(otx)
+    party = add_party(otx, host, in_hours(24))
+    add_invite(otx, party, guest)
+    with pytest.raises(Forbidden) as error:
+        invites.create(otx, "uid-g", party_id=party, guest_id=friend)
+    assert error.value.code == "not_host"
+
+
+def test_a_cohost_invites_like_the_host(otx: OutboxTx) -> None:
+    host, cohost, guest = add_user(otx), add_user(otx, "uid-c", "Cora"), add_user(otx)
+    party = add_party(otx, host, in_hours(24))
+    add_cohost(otx, party, cohost)
+    invite = invites.create(otx, "uid-c", party_id=party, guest_id=guest)
+    assert (invite.party_id, invite.guest_id, invite.status) == (party, guest, "invited")
+    with pytest.raises(RuleViolation) as error:
+        invites.create(otx, "uid-c", party_id=party, guest_id=host)
+    assert error.value.code == "self_invite"
 
 
 def test_inviting_to_an_unknown_party_or_an_unknown_guest_is_not_found(otx: OutboxTx) -> None:

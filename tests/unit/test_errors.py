@@ -38,3 +38,20 @@ def test_an_endpoint_answers_what_the_edge_adds_beside_what_it_declares() -> Non
     assert 503 in codes
     assert 405 in codes
     assert 413 not in codes, "a GET without a body cannot be too large"
+
+
+def test_an_endpoint_without_a_token_answers_no_401_and_may_answer_another_media_type() -> None:
+    spec = Endpoint(
+        "GET",
+        "feed",
+        None,
+        200,
+        errors=(errors.CalendarNotFound,),
+        authenticated=False,
+        media_type="text/calendar",
+    )
+
+    codes = spec.error_codes()
+
+    assert 401 not in codes
+    assert codes[404] == ["calendar_not_found"]

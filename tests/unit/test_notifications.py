@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,9 @@ class FakeFeed:
             return False
         self.documents[(auth_uid, notification_id)] = notification
         return True
+
+    def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
+        return sum(self.add(*item) for item in items)
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
         return []

@@ -342,16 +342,16 @@ def start_local(stack: Any, state_dir: Path, project: str, rules: Path | None) -
 
 
 class RelayTimer:
-    """Calls ``POST <base>/relay-outbox`` every ``interval`` seconds, as Cloud Scheduler does
-    in the cloud, until stopped."""
+    """Calls ``POST <base>/<function>`` (relay-outbox unless told otherwise) every ``interval``
+    seconds, as Cloud Scheduler does in the cloud, until stopped."""
 
-    def __init__(self, base_url: str, interval: float) -> None:
+    def __init__(self, base_url: str, interval: float, function: str = "relay-outbox") -> None:
         import threading
 
-        self.url = base_url.rstrip("/") + "/relay-outbox"
+        self.url = f"{base_url.rstrip('/')}/{function}"
         self.interval = interval
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="relay-timer", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"{function}-timer", daemon=True)
 
     def start(self) -> RelayTimer:
         self._thread.start()
@@ -373,4 +373,4 @@ class RelayTimer:
                 # 503: some events could not be published; the function logged why.
                 error.read()
             except OSError as error:
-                print(f"relay timer: {self.url} unreachable: {error}", flush=True)
+                print(f"timer: {self.url} unreachable: {error}", flush=True)

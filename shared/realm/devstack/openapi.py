@@ -233,11 +233,14 @@ def _operation(name: str, spec: Endpoint, module: Any) -> dict[str, Any]:
             "schema": _form_schema(spec),
             "encoding": {part: {"contentType": _IMAGE_TYPES} for part in spec.files},
         }
+    if not spec.authenticated:
+        operation["security"] = []  # no Firebase token: API Gateway must not ask for one
+    success = {"type": "string"} if spec.response is None else _ref(spec.response)
     responses: dict[str, Any] = {
         str(spec.status): {
             "description": _SUCCESS_TEXT.get(spec.status, "Success"),
             "headers": _headers(spec.status),
-            "content": {"application/json": {"schema": _ref(spec.response)}},
+            "content": {spec.media_type: {"schema": success}},
         }
     }
     for status, codes in spec.error_codes().items():
@@ -256,7 +259,8 @@ def document() -> dict[str, Any]:
     # code is an enum of that operation's codes, so the generic ErrorOut is not needed).
     models: set[type[BaseModel]] = {api_models.ErrorDetail}
     for spec, _ in declared.values():
-        models.add(spec.response)
+        if spec.response is not None:
+            models.add(spec.response)
         if spec.body is not None:
             models.add(spec.body)
     ordered = sorted(models, key=lambda m: m.__name__)

@@ -7,7 +7,7 @@ function's ``@endpoint`` declaration; a test fails when the committed copy is st
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -114,6 +114,16 @@ class CreateInviteRequest(Request):
 class RespondInviteRequest(Request):
     party_id: Id
     response: Literal["confirmed", "declined"]
+    plus_ones: Annotated[
+        int | None,
+        Field(
+            default=None,
+            ge=0,
+            le=10,
+            description="People the guest brings, at most the party's max_plus_ones. "
+            "Absent: unchanged (0 for a first confirmation). Ignored on a decline.",
+        ),
+    ]
 
 
 class ListPartiesQuery(Request):
@@ -178,8 +188,11 @@ class PartyOut(Response):
     last_entry: datetime
     host: UserSummaryOut
     invite_status: Annotated[
-        Literal["invited", "confirmed", "declined"] | None,
-        Field(description="The caller's answer, on the invited and confirmed views."),
+        Literal["invited", "confirmed", "declined", "waitlisted"] | None,
+        Field(
+            description="The caller's answer, on the invited and confirmed views "
+            "(the confirmed view also holds the waitlisted)."
+        ),
     ]
 
 
@@ -203,7 +216,8 @@ class InviteOut(Response):
     id: int
     party_id: int
     guest_id: int
-    status: Literal["invited", "confirmed", "declined"]
+    status: Literal["invited", "confirmed", "declined", "waitlisted"]
+    plus_ones: int
     created_at: datetime
     responded_at: datetime | None
 
@@ -230,6 +244,129 @@ class ErrorDetail(BaseModel):
         str, Field(description="What is wrong, as a stable word.", examples=["missing"])
     ]
     message: Annotated[str, Field(description="The same, as a sentence for people.")]
+
+
+# --- hosting: party details, guest list, changes, co-hosts, calendar (DESIGN §11) -----------
+
+GuestStatus = Literal["invited", "confirmed", "declined", "waitlisted"]
+
+
+class PartyQuery(Request):
+    party_id: Id
+
+
+class ListGuestsQuery(Request):
+    party_id: Id
+    status: Annotated[
+        GuestStatus | None,
+        Field(default=None, description="Only this status; guests may ask for confirmed only."),
+    ]
+    limit: Annotated[int, Field(default=50, ge=1, le=200)]
+    cursor: Annotated[str | None, Field(default=None, max_length=200)]
+
+
+class UpdatePartyRequest(Request):
+    """Only the fields sent change. ``title``, ``description`` and ``capacity`` may be sent as
+    null to remove them; the others cannot be null."""
+
+    party_id: Id
+    flat: Annotated[Text, Field(default=None, min_length=1, max_length=64)]
+    title: Annotated[Text | None, Field(default=None, max_length=120)]
+    description: Annotated[Paragraphs | None, Field(default=None, max_length=2000)]
+    first_entry: Annotated[
+        AwareDatetime,
+        Field(
+            default=None,
+            description="ISO 8601 with a UTC offset, still ahead. Last entry is 12 hours later.",
+            gt=datetime(2000, 1, 1, tzinfo=UTC),
+            lt=datetime(2999, 1, 1, tzinfo=UTC),
+        ),
+    ]
+    capacity: Annotated[
+        int | None,
+        Field(default=None, ge=1, le=10000, description="Heads (guests + plus-ones); null: none"),
+    ]
+    max_plus_ones: Annotated[int, Field(default=None, ge=0, le=10)]
+    guest_list_visible: Annotated[
+        bool, Field(default=None, description="Whether guests may see who is confirmed.")
+    ]
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request sets, with their new values."""
+        return {name: getattr(self, name) for name in self.model_fields_set - {"party_id"}}
+
+
+class CancelPartyRequest(Request):
+    party_id: Id
+
+
+class CohostRequest(Request):
+    party_id: Id
+    user_id: Id
+
+
+class RemoveGuestRequest(Request):
+    party_id: Id
+    guest_id: Id
+
+
+class CalendarQuery(Request):
+    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
+
+
+class MyInviteOut(Response):
+    status: GuestStatus
+    plus_ones: int
+
+
+class CountsOut(Response):
+    invited: int
+    confirmed: int
+    declined: int
+    waitlisted: int
+    heads: Annotated[int, Field(description="Confirmed guests and their plus-ones.")]
+
+
+class PartyDetailOut(PartyOut):
+    my_role: Literal["host", "cohost", "guest"]
+    my_invite: MyInviteOut | None
+    counts: CountsOut
+    cohosts: list[UserSummaryOut]
+    max_plus_ones: int
+    guest_list_visible: bool
+    cancelled_at: datetime | None
+
+
+class GuestOut(Response):
+    user: UserSummaryOut
+    status: GuestStatus
+    plus_ones: int
+    responded_at: datetime | None
+
+
+class GuestPageOut(Response):
+    guests: list[GuestOut]
+    next_cursor: Annotated[str | None, Field(description="Pass as `cursor` for the next page.")]
+
+
+class CohostOut(Response):
+    party_id: int
+    user: UserSummaryOut
+
+
+class GuestRemovedOut(Response):
+    party_id: int
+    guest_id: int
+
+
+class CalendarLinkOut(Response):
+    url: Annotated[
+        str,
+        Field(
+            description="Secret subscription URL (webcal apps: replace https with webcal). "
+            "A new call replaces it; the previous one stops working."
+        ),
+    ]
 
 
 class ErrorBody(BaseModel):

@@ -1,7 +1,9 @@
 """The HTTP edge every function shares: one decorator turns a thin handler into a Cloud
 Functions entry point.
 
-``@endpoint`` checks the method, verifies the caller's token, enforces the body size limit,
+``@endpoint`` checks the method, verifies the caller's token (unless the endpoint is declared
+``authenticated=False``: the calendar feed, whose secret is its credential; its handler then
+gets no caller), enforces the body size limit,
 parses and validates the input with the handler's pydantic model, calls the handler, and maps
 its result or any domain error to a response with the API's JSON error body. Bad input always
 ends as a 4xx; only a bug ends as a 500, and then without a stack trace in the response.
@@ -70,9 +72,17 @@ class HttpError(Exception):
 
 
 @dataclass(frozen=True)
+class Raw:
+    """A body that is not a JSON model (the calendar feed's text/calendar)."""
+
+    content: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
 class Reply:
     status: int
-    body: BaseModel
+    body: BaseModel | Raw
 
 
 def status_of(kind: type[DomainError]) -> int:
@@ -94,7 +104,7 @@ class Endpoint:
 
     method: str
     summary: str
-    response: type[BaseModel]
+    response: type[BaseModel] | None
     status: int
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
@@ -103,6 +113,10 @@ class Endpoint:
     errors: tuple[type[DomainError], ...] = ()
     max_bytes: int = field(default_factory=lambda: settings.max_json_bytes)
     required_files: tuple[str, ...] = ()
+    # False: no Firebase token is asked for (the calendar feed; its secret is the credential).
+    authenticated: bool = True
+    # The success body's media type; a non-JSON one is a ``Raw`` body (``response`` None).
+    media_type: str = "application/json"
 
     def error_codes(self) -> dict[int, list[str]]:
         """Every error this function can answer: status → its codes, sorted."""
@@ -112,6 +126,8 @@ class Endpoint:
             500: {"internal"},
             503: {"unavailable"},
         }
+        if not self.authenticated:
+            del codes[401]
 
         def add(status: int, *names: str) -> None:
             codes.setdefault(status, set()).update(names)
@@ -269,7 +285,7 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
     if request.method != spec.method:
         allow = spec.method
         raise HttpError(405, "method_not_allowed", f"Use {allow}.", headers={"Allow": allow})
-    caller = authenticate(request)
+    caller = authenticate(request) if spec.authenticated else None
     arguments: dict[str, Any] = {}
     # An endpoint may accept JSON and a multipart form (photo-upload): the handler then gets
     # either ``body`` or ``form`` and ``files``, by the request's content type.
@@ -290,7 +306,9 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
         arguments["form"], arguments["files"] = parse_form(
             request, spec.form, spec.files, spec.max_bytes
         )
-    reply = handler(caller, **arguments)
+    reply = handler(caller, **arguments) if caller is not None else handler(**arguments)
+    if isinstance(reply.body, Raw):
+        return Response(reply.body.content, reply.status, content_type=reply.body.content_type)
     return Response(reply.body.model_dump_json(), reply.status, content_type=_JSON)
 
 
@@ -319,7 +337,7 @@ def endpoint(
     method: str,
     *,
     summary: str,
-    response: type[BaseModel],
+    response: type[BaseModel] | None,
     status: int = 200,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
@@ -328,6 +346,8 @@ def endpoint(
     errors: tuple[type[DomainError], ...] = (),
     max_bytes: int | None = None,
     required_files: tuple[str, ...] = (),
+    authenticated: bool = True,
+    media_type: str = _JSON,
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(
         method,
@@ -341,6 +361,8 @@ def endpoint(
         errors,
         max_bytes or settings.max_json_bytes,
         required_files,
+        authenticated,
+        media_type,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:

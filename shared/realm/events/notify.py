@@ -6,6 +6,11 @@ one for the host. A notification is the document
 created_at, read: false}`` (DESIGN §5); ``created_at`` is when the event happened, so every
 redelivery would write the very same document.
 
+A party's changes (``party-updated``, ``party-cancelled``, ``waitlist-promoted``,
+``cohost-added``, ``party-reminder``; DESIGN §11) tell many people the same thing: one event,
+whose recipients were written to PostgreSQL with it, delivered in batches by
+``realm.events.fanout``. Their ``invite_id`` is null: they are about the party.
+
 The feed port has two adapters:
 
 - ``FirestoreFeed`` (``google-cloud-firestore``): the cloud, and the Firestore emulator when
@@ -14,7 +19,8 @@ The feed port has two adapters:
 - ``LocalFeed``: local runs without the emulator; a SQLite file in the state directory with
   the same create-if-absent rule (primary key). Only ever chosen when not in the cloud.
 
-Nothing here touches PostgreSQL: notify-guest needs only Firestore.
+The two invite events need nothing but Firestore; the party events read and record their
+recipients in PostgreSQL (``realm.events.fanout``), never while a Firestore write is under way.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,11 +38,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from realm import logs
 from realm.config import settings
-from realm.events import inbound
+from realm.events import fanout, inbound
 from realm.logs import log
 from realm.process import PerKey
 
-Outcome = Literal["created", "duplicate", "malformed", "unknown_type", "too_old"]
+Outcome = Literal["created", "duplicate", "delivered", "malformed", "unknown_type", "too_old"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class Notification:
     title: str
     body: str
     party_id: int
-    invite_id: int
+    invite_id: int | None
     created_at: datetime
     read: bool = False
 
@@ -72,7 +78,7 @@ class _InviteCreated(_Invite):
 class _InviteResponded(_Invite):
     host_auth_uid: str
     guest_display_name: str
-    response: Literal["confirmed", "declined"]
+    response: Literal["confirmed", "declined", "waitlisted"]
 
 
 def _party_name(invite: _Invite) -> str:
@@ -95,6 +101,8 @@ def _invite_responded(event: inbound.InboundEvent) -> tuple[str, Notification]:
     data = _InviteResponded.model_validate(event.data)
     if data.response == "confirmed":
         title, body = "Invite confirmed", f"{data.guest_display_name} is coming to"
+    elif data.response == "waitlisted":
+        title, body = "On the waitlist", f"{data.guest_display_name} is waiting for a place at"
     else:
         title, body = "Invite declined", f"{data.guest_display_name} can't make it to"
     return data.host_auth_uid, Notification(
@@ -111,6 +119,131 @@ RULES: dict[str, Callable[[inbound.InboundEvent], tuple[str, Notification]]] = {
     "invite-created": _invite_created,
     "invite-responded": _invite_responded,
 }
+
+
+# -- a party's changes: one notification, the same for each of the event's recipients --------
+
+
+class _Party(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    party_id: int
+    flat: str
+    title: str | None = None
+    first_entry: datetime
+
+
+class _PartyUpdated(_Party):
+    previous_flat: str
+    previous_first_entry: datetime
+
+
+class _ByHost(_Party):
+    host_display_name: str
+
+
+def when(moment: datetime) -> str:
+    """A time as the notifications write it: "Fri 3 Jan, 20:00 UTC" (the app shows the
+    party's own time in the reader's zone; the text cannot know that zone)."""
+    from datetime import UTC
+
+    utc = moment.astimezone(UTC)
+    return f"{utc:%a} {utc.day} {utc:%b}, {utc:%H:%M} UTC"
+
+
+def _name(title: str | None, flat: str) -> str:
+    return f"{title} at {flat}" if title else flat
+
+
+def _note(event: inbound.InboundEvent, party: _Party, title: str, body: str) -> Notification:
+    return Notification(
+        type=event.type,
+        title=title,
+        body=body,
+        party_id=party.party_id,
+        invite_id=None,
+        created_at=event.occurred_at,
+    )
+
+
+def _party_updated(event: inbound.InboundEvent) -> Notification:
+    data = _PartyUpdated.model_validate(event.data)
+    moved = data.first_entry != data.previous_first_entry
+    relocated = data.flat != data.previous_flat
+    subject = data.title or f"The party at {data.previous_flat}"
+    if moved and relocated:
+        return _note(
+            event,
+            data,
+            "New time and place",
+            f"{subject} is now at {data.flat}, opening {when(data.first_entry)}.",
+        )
+    if relocated:
+        return _note(event, data, "New place", f"{subject} is now at {data.flat}.")
+    return _note(
+        event,
+        data,
+        "New time",
+        f"{_name(data.title, data.flat)} now opens {when(data.first_entry)}.",
+    )
+
+
+def _party_cancelled(event: inbound.InboundEvent) -> Notification:
+    data = _ByHost.model_validate(event.data)
+    return _note(
+        event,
+        data,
+        "Party cancelled",
+        f"{data.host_display_name} cancelled {_name(data.title, data.flat)}.",
+    )
+
+
+def _waitlist_promoted(event: inbound.InboundEvent) -> Notification:
+    data = _Party.model_validate(event.data)
+    return _note(
+        event,
+        data,
+        "You're in",
+        f"A place opened up: you're confirmed for {_name(data.title, data.flat)}.",
+    )
+
+
+def _cohost_added(event: inbound.InboundEvent) -> Notification:
+    data = _ByHost.model_validate(event.data)
+    return _note(
+        event,
+        data,
+        "You're a co-host",
+        f"{data.host_display_name} made you a co-host of {_name(data.title, data.flat)}.",
+    )
+
+
+def _party_reminder(event: inbound.InboundEvent) -> Notification:
+    data = _Party.model_validate(event.data)
+    return _note(
+        event,
+        data,
+        "Party soon",
+        f"{_name(data.title, data.flat)} opens {when(data.first_entry)}.",
+    )
+
+
+# Event type → its notification; the recipients are the event's rows in PostgreSQL.
+FANOUT_RULES: dict[str, Callable[[inbound.InboundEvent], Notification]] = {
+    "party-updated": _party_updated,
+    "party-cancelled": _party_cancelled,
+    "waitlist-promoted": _waitlist_promoted,
+    "cohost-added": _cohost_added,
+    "party-reminder": _party_reminder,
+}
+
+
+def fanout_notification(event: inbound.InboundEvent) -> Notification:
+    """The notification every recipient of a party event gets; ``inbound.Unusable`` when the
+    event's data lacks what its type needs."""
+    try:
+        return FANOUT_RULES[event.type](event)
+    except ValidationError as error:
+        raise inbound.unusable(error, f"{event.type} data") from None
 
 
 def notification_for(event: inbound.InboundEvent) -> tuple[str, Notification] | None:
@@ -136,9 +269,19 @@ class Feed(Protocol):
         """Creates the notification unless it exists; True if this call created it."""
         ...
 
+    def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
+        """``add`` for each (auth_uid, notification_id, notification), in as few round trips
+        as the store allows; returns how many this call created."""
+        ...
+
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
         """The user's notifications, newest first, each with its ``id``."""
         ...
+
+
+FIRESTORE_BATCH_LIMIT = 500
+# Every Firestore call is bounded: a stuck write fails the delivery, and Pub/Sub retries it.
+FIRESTORE_TIMEOUT_SECONDS = 20.0
 
 
 class FirestoreFeed:
@@ -156,10 +299,34 @@ class FirestoreFeed:
         from google.api_core.exceptions import AlreadyExists
 
         try:
-            self._collection(auth_uid).document(notification_id).create(notification.document())
+            self._collection(auth_uid).document(notification_id).create(
+                notification.document(), timeout=FIRESTORE_TIMEOUT_SECONDS
+            )
         except AlreadyExists:
             return False
         return True
+
+    def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
+        """One atomic batch of creates (at most 500, Firestore's limit) in one round trip.
+
+        A batch fails whole when any of its documents exists already: an earlier delivery of
+        the event wrote it and stopped before recording that, or a concurrent delivery did.
+        Then each is created on its own, and those that exist count as done.
+        """
+        from google.api_core.exceptions import AlreadyExists
+
+        if len(items) > FIRESTORE_BATCH_LIMIT:
+            raise ValueError(f"at most {FIRESTORE_BATCH_LIMIT} documents per batch")
+        batch = self._client.batch()
+        for auth_uid, notification_id, notification in items:
+            batch.create(
+                self._collection(auth_uid).document(notification_id), notification.document()
+            )
+        try:
+            batch.commit(timeout=FIRESTORE_TIMEOUT_SECONDS)
+        except AlreadyExists:
+            return sum(self.add(*item) for item in items)
+        return len(items)
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
         from google.cloud import firestore
@@ -198,6 +365,22 @@ class LocalFeed:
                 (auth_uid, notification_id, document["created_at"], json.dumps(document)),
             )
             created = cursor.rowcount == 1
+        return created
+
+    def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
+        rows = []
+        for auth_uid, notification_id, notification in items:
+            document = notification.document()
+            document["created_at"] = notification.created_at.isoformat()
+            rows.append((auth_uid, notification_id, document["created_at"], json.dumps(document)))
+        with self._connect() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO notifications (auth_uid, id, created_at, document)"
+                " VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            created = conn.total_changes - before
         return created
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -240,6 +423,36 @@ def default_feed() -> Feed:
 # -- notify-guest ------------------------------------------------------------------------------
 
 
+def _document_id(auth_uid: str) -> bool:
+    """Whether Firestore can hold ``auth_uid`` as a document id (Firebase uids always can)."""
+    return not ("/" in auth_uid or auth_uid in {".", ".."} or auth_uid.startswith("__"))
+
+
+def _fan_out(
+    event: inbound.InboundEvent,
+    notification: Notification,
+    feed: Feed | None,
+) -> Outcome:
+    """A party event: the same notification for each of its pending recipients."""
+    chosen = feed or default_feed()
+    notification_id = str(event.event_id)
+
+    def write(auth_uids: Sequence[str]) -> int:
+        # An id Firestore cannot hold could never be written; it is skipped (and so marked).
+        return chosen.add_many(
+            [(uid, notification_id, notification) for uid in auth_uids if _document_id(uid)]
+        )
+
+    delivery = fanout.deliver(event.event_id, write)
+    log.info(
+        "notifications delivered to %d recipient(s), %d created",
+        delivery.recipients,
+        delivery.created,
+        extra={"fields": {"feed": chosen.name, "batches": delivery.batches}},
+    )
+    return "delivered"
+
+
 def handle(cloud_event: Any, feed: Feed | None = None) -> Outcome:
     """notify-guest's work for one delivery. Returns normally (→ 2xx, acknowledged) for
     everything but a failure to write the feed, which raises so that Pub/Sub retries."""
@@ -263,6 +476,8 @@ def _notify(event: inbound.InboundEvent, feed: Feed | None) -> Outcome:
         )
         return "too_old"
     try:
+        if event.type in FANOUT_RULES:
+            return _fan_out(event, fanout_notification(event), feed)
         target = notification_for(event)
     except inbound.Unusable as error:
         log.warning("acknowledged an unusable event: %s", error)
@@ -271,7 +486,7 @@ def _notify(event: inbound.InboundEvent, feed: Feed | None) -> Outcome:
         log.warning("acknowledged an event of a type notify-guest does not handle")
         return "unknown_type"
     auth_uid, notification = target
-    if "/" in auth_uid or auth_uid in {".", ".."} or auth_uid.startswith("__"):
+    if not _document_id(auth_uid):
         # Not a Firestore document id: the write could never succeed, so retrying is no use.
         log.error("acknowledged an event for a user id Firestore cannot hold")
         return "malformed"

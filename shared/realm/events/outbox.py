@@ -27,9 +27,28 @@ from realm.events import publishing
 from realm.events.publishing import Message, Publisher
 from realm.logs import log
 
-EventType = Literal["invite-created", "invite-responded", "photo-uploaded"]
+EventType = Literal[
+    "invite-created",
+    "invite-responded",
+    "photo-uploaded",
+    # A party's changes, told to its guests (DESIGN §11; realm.events.fanout).
+    "party-updated",
+    "party-cancelled",
+    "waitlist-promoted",
+    "cohost-added",
+    "party-reminder",
+]
 # Each event type has its own topic, named as the type.
-TOPICS: tuple[EventType, ...] = ("invite-created", "invite-responded", "photo-uploaded")
+TOPICS: tuple[EventType, ...] = (
+    "invite-created",
+    "invite-responded",
+    "photo-uploaded",
+    "party-updated",
+    "party-cancelled",
+    "waitlist-promoted",
+    "cohost-added",
+    "party-reminder",
+)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,11 @@ PUSH_ROUTES: dict[str, str] = {
     "invite-created": "notify-guest",
     "invite-responded": "notify-guest",
     "photo-uploaded": "make-thumbnail",
+    "party-updated": "notify-guest",
+    "party-cancelled": "notify-guest",
+    "waitlist-promoted": "notify-guest",
+    "cohost-added": "notify-guest",
+    "party-reminder": "notify-guest",
 }
 
 

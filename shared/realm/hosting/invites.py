@@ -6,20 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from realm import clock
 from realm.db import quotas
 from realm.errors import (
     AlreadyInvited,
     GuestNotFound,
     InviteNotFound,
-    NotHost,
-    PartyCancelled,
-    PartyNotFound,
-    PartyOver,
     SelfInvite,
 )
 from realm.events import outbox
 from realm.events.outbox import OutboxTx
+from realm.hosting import capacity, roles
+from realm.hosting.capacity import check_open as _check_open
 from realm.people.users import id_for
 
 Response = Literal["confirmed", "declined"]
@@ -31,11 +28,13 @@ class Invite:
     party_id: int
     guest_id: int
     status: str
+    plus_ones: int
     created_at: datetime
     responded_at: datetime | None
 
 
-_RETURNING = "RETURNING id, party_id, guest_id, status, created_at, responded_at"
+_FIELDS = "id, party_id, guest_id, status, plus_ones, created_at, responded_at"
+_RETURNING = f"RETURNING {_FIELDS}"
 
 
 def _invite(row: dict[str, Any]) -> Invite:
@@ -44,34 +43,27 @@ def _invite(row: dict[str, Any]) -> Invite:
         row["party_id"],
         row["guest_id"],
         row["status"],
+        row["plus_ones"],
         row["created_at"],
         row["responded_at"],
     )
 
 
-def _check_open(party: dict[str, Any]) -> None:
-    if party["cancelled_at"] is not None:
-        raise PartyCancelled()
-    if clock.is_over(party["first_entry"], party["now"]):
-        raise PartyOver()
-
-
 def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
     """Invites the guest and writes an ``invite-created`` event with it."""
     host_id = id_for(tx, auth_uid)
+    # The host or a co-host may invite; a guest of the party gets 403, anyone else 404.
+    roles.require_manager(tx, party_id, host_id)
     party = tx.one(
         "SELECT host_id, flat, title, first_entry, cancelled_at, now() AS now"
         " FROM parties WHERE id = :id",
         id=party_id,
     )
-    if party is None:
-        raise PartyNotFound()
-    if party["host_id"] != host_id:
-        raise NotHost("Only the party's host can invite guests.")
+    assert party is not None, "require_manager found it"
     guest_uid = tx.scalar("SELECT auth_uid FROM users WHERE id = :id", id=guest_id)
     if guest_uid is None:
         raise GuestNotFound()
-    if guest_id == host_id:
+    if guest_id in (host_id, party["host_id"]):
         raise SelfInvite()
     _check_open(party)
     quotas.spend(tx, auth_uid, "invites")
@@ -109,35 +101,44 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
     return invite
 
 
-def respond(tx: OutboxTx, auth_uid: str, *, party_id: int, response: Response) -> Invite:
-    """Records the guest's answer; a changed answer writes an ``invite-responded`` event."""
+def respond(
+    tx: OutboxTx,
+    auth_uid: str,
+    *,
+    party_id: int,
+    response: Response,
+    plus_ones: int | None = None,
+) -> Invite:
+    """Records the guest's answer (realm.hosting.capacity: a confirmation may be waitlisted);
+    a changed status writes an ``invite-responded`` event with it."""
     guest_id = id_for(tx, auth_uid)
-    # Locks the invite so that two answers at once apply one after the other.
-    party = tx.one(
-        "SELECT i.id AS invite_id, i.status, p.flat, p.title, p.first_entry, p.cancelled_at,"
-        "       now() AS now, h.id AS host_id, h.auth_uid AS host_auth_uid,"
-        "       g.display_name AS guest_display_name"
-        " FROM invites i JOIN parties p ON p.id = i.party_id"
-        " JOIN users h ON h.id = p.host_id JOIN users g ON g.id = i.guest_id"
-        " WHERE i.party_id = :party AND i.guest_id = :guest FOR UPDATE OF i",
+    invite_id = tx.scalar(
+        "SELECT id FROM invites WHERE party_id = :party AND guest_id = :guest",
         party=party_id,
         guest=guest_id,
     )
-    if party is None:
+    if invite_id is None:
         # The same answer whether the party is unknown or the caller is not invited to it:
         # a guest learns nothing about parties that are not theirs.
         raise InviteNotFound()
+    # Answers to one party are served one at a time from here on (the capacity module says why).
+    party = capacity.lock(tx, party_id)
     _check_open(party)
-    row = tx.one(
-        "UPDATE invites SET status = :status,"
-        " responded_at = CASE WHEN status = :status THEN responded_at ELSE now() END"
-        f" WHERE id = :id {_RETURNING}",
-        status=response,
-        id=party["invite_id"],
-    )
-    assert row is not None, "the row is locked by this transaction"
+    before = tx.one("SELECT id, status, plus_ones FROM invites WHERE id = :id", id=invite_id)
+    if before is None:
+        raise InviteNotFound()  # removed by a host since the first read
+    status, _ = capacity.answer(tx, party, before, response, plus_ones)
+    row = tx.one(f"SELECT {_FIELDS} FROM invites WHERE id = :id", id=invite_id)
+    assert row is not None, "the party's lock keeps it"
     invite = _invite(row)
-    if party["status"] != response:
+    if before["status"] != status:
+        names = tx.one(
+            "SELECT h.auth_uid AS host_auth_uid, g.display_name AS guest_display_name"
+            " FROM users h, users g WHERE h.id = :host AND g.id = :guest",
+            host=party["host_id"],
+            guest=guest_id,
+        )
+        assert names is not None
         outbox.add(
             tx,
             "invite-responded",
@@ -146,12 +147,13 @@ def respond(tx: OutboxTx, auth_uid: str, *, party_id: int, response: Response) -
                 "party_id": party_id,
                 "flat": party["flat"],
                 "title": party["title"],
-                "response": response,
+                "response": status,
+                "plus_ones": invite.plus_ones,
                 "guest_id": guest_id,
                 "guest_auth_uid": auth_uid,
-                "guest_display_name": party["guest_display_name"],
+                "guest_display_name": names["guest_display_name"],
                 "host_id": party["host_id"],
-                "host_auth_uid": party["host_auth_uid"],
+                "host_auth_uid": names["host_auth_uid"],
             },
         )
     return invite

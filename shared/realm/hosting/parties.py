@@ -1,14 +1,17 @@
-"""Parties: creating them and the three lists of the app (invited, confirmed, hosting)."""
+"""Parties: creating them, the three lists of the app (invited, confirmed, hosting), and a party's
+details (DESIGN §11). The host's changes are in realm.hosting.changes: this module is on the
+read path (list-parties, get-party) and imports nothing of the event layer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from realm import clock, cursors
 from realm.db import Tx, quotas
-from realm.errors import PartyOver, TooFarAhead
+from realm.errors import PartyNotFound, PartyOver, SignupRequired, TooFarAhead
+from realm.hosting import roles
 from realm.media import urls
 from realm.people.users import Summary, id_for, summary
 
@@ -99,6 +102,8 @@ def get(tx: Tx, party_id: int) -> Party:
 
 # Upcoming means last_entry > now(), i.e. first_entry > now() - 12 hours: written on the
 # first_entry columns so that the condition is a bound of the index range scan.
+# The guest screens read the invites' `screen` (invited; confirmed, which also holds the
+# waitlisted) so that each screen is one range of invites_guest_list.
 _GUEST_LIST = f"""
 SELECT {_COLUMNS}, i.status AS invite_status
 FROM invites i
@@ -106,7 +111,7 @@ JOIN parties p ON p.id = i.party_id
 JOIN users h ON h.id = p.host_id
 LEFT JOIN photos ph ON ph.id = h.photo_id
 WHERE i.guest_id = (SELECT id FROM users WHERE auth_uid = :uid)
-  AND i.status = :status
+  AND i.screen = :status
   AND i.party_first_entry > now() - interval '12 hours'
   AND (i.party_first_entry, i.party_id) > (:after_start, :after_id)
   AND p.cancelled_at IS NULL
@@ -114,16 +119,18 @@ ORDER BY i.party_first_entry, i.party_id
 LIMIT :limit
 """
 
+# Hosted and co-hosted parties: one range of party_hosts_list.
 _HOST_LIST = f"""
 SELECT {_COLUMNS}
-FROM parties p
+FROM party_hosts m
+JOIN parties p ON p.id = m.party_id
 JOIN users h ON h.id = p.host_id
 LEFT JOIN photos ph ON ph.id = h.photo_id
-WHERE p.host_id = (SELECT id FROM users WHERE auth_uid = :uid)
-  AND p.first_entry > now() - interval '12 hours'
-  AND (p.first_entry, p.id) > (:after_start, :after_id)
+WHERE m.user_id = (SELECT id FROM users WHERE auth_uid = :uid)
+  AND m.party_first_entry > now() - interval '12 hours'
+  AND (m.party_first_entry, m.party_id) > (:after_start, :after_id)
   AND p.cancelled_at IS NULL
-ORDER BY p.first_entry, p.id
+ORDER BY m.party_first_entry, m.party_id
 LIMIT :limit
 """
 
@@ -152,3 +159,109 @@ def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | Non
     more = len(rows) > limit
     next_cursor = cursors.encode(parties[-1].first_entry, parties[-1].id) if more else None
     return Page(parties, next_cursor)
+
+
+# -- one party's details (get-party) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MyInvite:
+    status: str
+    plus_ones: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    invited: int
+    confirmed: int
+    declined: int
+    waitlisted: int
+    heads: int
+
+
+@dataclass(frozen=True)
+class Detail(Party):
+    my_role: roles.Role = "guest"
+    my_invite: MyInvite | None = None
+    counts: Counts = field(default_factory=lambda: Counts(0, 0, 0, 0, 0))
+    cohosts: list[Summary] = field(default_factory=list)
+    max_plus_ones: int = 0
+    guest_list_visible: bool = False
+    cancelled_at: datetime | None = None
+
+
+# One round trip: the party, who the caller is to it, their invite, the counts of the guest
+# list (from invites_party_guests alone), and the co-hosts.
+_DETAIL = f"""
+WITH me AS (SELECT id FROM users WHERE auth_uid = :uid)
+SELECT {_COLUMNS}, p.max_plus_ones, p.guest_list_visible, p.cancelled_at,
+       (SELECT id FROM me) AS me_id,
+       (SELECT m.role FROM party_hosts m
+         WHERE m.party_id = p.id AND m.user_id = (SELECT id FROM me)) AS manager_role,
+       mi.status AS my_status, mi.plus_ones AS my_plus_ones,
+       c.invited, c.confirmed, c.declined, c.waitlisted, c.heads,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', u.id, 'handle', u.handle, 'display_name', u.display_name,
+                 'photo_id', cp.id, 'photo_status', cp.status, 'photo_keys', cp.thumbnail_keys)
+               ORDER BY m.created_at, u.id), '[]')
+          FROM party_hosts m JOIN users u ON u.id = m.user_id
+          LEFT JOIN photos cp ON cp.id = u.photo_id
+         WHERE m.party_id = p.id AND m.role = 'cohost') AS cohosts
+FROM parties p
+JOIN users h ON h.id = p.host_id
+LEFT JOIN photos ph ON ph.id = h.photo_id
+LEFT JOIN invites mi ON mi.party_id = p.id AND mi.guest_id = (SELECT id FROM me)
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE status = 'invited') AS invited,
+           count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+           count(*) FILTER (WHERE status = 'declined') AS declined,
+           count(*) FILTER (WHERE status = 'waitlisted') AS waitlisted,
+           coalesce(sum(1 + plus_ones) FILTER (WHERE status = 'confirmed'), 0) AS heads
+    FROM invites WHERE party_id = p.id
+) c
+WHERE p.id = :party
+"""
+
+
+def detail(tx: Tx, auth_uid: str, party_id: int) -> Detail:
+    """The party as its host, a co-host or a guest sees it; ``PartyNotFound`` for anyone else,
+    whether or not it exists."""
+    row = tx.one(_DETAIL, uid=auth_uid, party=party_id)
+    if row is None:
+        id_for(tx, auth_uid)  # a caller who never signed up is told so, not "no such party"
+        raise PartyNotFound()
+    if row["me_id"] is None:
+        raise SignupRequired()
+    role: roles.Role | None = row["manager_role"] or ("guest" if row["my_status"] else None)
+    if role is None:
+        raise PartyNotFound()
+    base = _party(row)
+    cohosts = row["cohosts"]
+    batch = urls.Batch(
+        [c["photo_keys"] for c in cohosts if c["photo_status"] == "ready"]
+        + ([row["photo_keys"]] if row["photo_status"] == "ready" else [])
+    )
+    return Detail(
+        **{
+            name: getattr(base, name)
+            for name in Party.__dataclass_fields__
+            if name not in ("host", "invite_status")
+        },
+        host=summary(row, "host_", batch),
+        invite_status=row["my_status"],
+        my_role=role,
+        my_invite=(
+            MyInvite(row["my_status"], int(row["my_plus_ones"])) if row["my_status"] else None
+        ),
+        counts=Counts(
+            int(row["invited"]),
+            int(row["confirmed"]),
+            int(row["declined"]),
+            int(row["waitlisted"]),
+            int(row["heads"]),
+        ),
+        cohosts=[summary(c, "", batch) for c in cohosts],
+        max_plus_ones=int(row["max_plus_ones"]),
+        guest_list_visible=bool(row["guest_list_visible"]),
+        cancelled_at=row["cancelled_at"],
+    )

@@ -2,7 +2,13 @@
 
 Every rule about who may see or change a party starts here, so that the answer is the same
 everywhere: anyone who is nobody to a party is told it does not exist (``PartyNotFound``),
-whether or not it does.
+whether or not it does. DESIGN §11's table, in one place:
+
+- the host: everything;
+- a co-host: invite, update the party, see the whole guest list, remove guests, manage invite
+  links (``require_manager``); not cancel, not manage co-hosts (``require_host``: 403);
+- an invited guest (whatever their answer): see the party, and its confirmed guests when the
+  host made the guest list visible (realm.hosting.guests); anything else is 403 ``not_host``.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ MANAGERS: frozenset[Role] = frozenset({"host", "cohost"})
 
 
 def role_of(tx: Tx, party_id: int, user_id: int) -> Role | None:
-    """The user's role in the party, or None when they are nobody to it (or it is unknown)."""
+    """The user's role in the party, or None when they are nobody to it (or it is unknown).
+
+    A co-host who is also invited is a co-host: the stronger role wins."""
     row = tx.one(
-        "SELECT p.host_id = :user AS is_host,"
+        "SELECT (SELECT m.role FROM party_hosts m WHERE m.party_id = p.id AND m.user_id = :user)"
+        "         AS manager,"
         "       EXISTS (SELECT 1 FROM invites i WHERE i.party_id = p.id AND i.guest_id = :user)"
         "         AS is_guest"
         " FROM parties p WHERE p.id = :party",
@@ -28,8 +37,10 @@ def role_of(tx: Tx, party_id: int, user_id: int) -> Role | None:
     )
     if row is None:
         return None
-    if row["is_host"]:
+    if row["manager"] == "host":
         return "host"
+    if row["manager"] == "cohost":
+        return "cohost"
     return "guest" if row["is_guest"] else None
 
 
@@ -42,3 +53,13 @@ def require_manager(tx: Tx, party_id: int, user_id: int) -> Role:
     if role not in MANAGERS:
         raise NotHost()
     return role
+
+
+def require_host(tx: Tx, party_id: int, user_id: int) -> None:
+    """Passes the party's host only: ``NotHost`` for its co-hosts and guests, and
+    ``PartyNotFound`` for everyone else."""
+    role = role_of(tx, party_id, user_id)
+    if role is None:
+        raise PartyNotFound()
+    if role != "host":
+        raise NotHost()

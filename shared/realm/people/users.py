@@ -68,6 +68,17 @@ def summary(row: dict[str, Any], prefix: str, batch: photo_urls.Batch | None = N
     )
 
 
+def summary_of(tx: Tx, user_id: int) -> Summary | None:
+    """The user as others see them, or None if there is no such user."""
+    row = tx.one(
+        "SELECT u.id, u.handle, u.display_name,"
+        "       ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys"
+        " FROM users u LEFT JOIN photos ph ON ph.id = u.photo_id WHERE u.id = :id",
+        id=user_id,
+    )
+    return None if row is None else summary(row, "")
+
+
 @dataclass(frozen=True)
 class User:
     id: int
@@ -83,7 +94,7 @@ class User:
 
 _SELECT_USER = """
 SELECT u.id, u.auth_uid, u.handle, u.display_name, u.email, u.phone, u.created_at,
-       EXISTS (SELECT 1 FROM parties p WHERE p.host_id = u.id) AS is_host,
+       EXISTS (SELECT 1 FROM party_hosts m WHERE m.user_id = u.id) AS is_host,
        ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
 FROM users u
 LEFT JOIN photos ph ON ph.id = u.photo_id

@@ -1,0 +1,135 @@
+"""The host's changes to a party: update-party, cancel-party, remove-guest (DESIGN §11).
+
+Each runs in one transaction holding the party's lock (realm.hosting.capacity), with its
+events in the outbox: a new time or place (``party-updated``) and a cancellation
+(``party-cancelled``) are told to everyone concerned, i.e. the guests who have not declined and
+the party's hosts, except whoever made the change; seats freed by a raised capacity or a
+removed guest promote the waitlist (``waitlist-promoted``). A past or cancelled party cannot be
+changed (422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from realm import clock
+from realm.errors import FirstEntryPassed, GuestNotFound, TooFarAhead
+from realm.events import fanout, outbox
+from realm.events.outbox import OutboxTx
+from realm.hosting import capacity, roles
+from realm.hosting.parties import Detail, detail
+from realm.people.users import id_for
+
+# The fields update-party may change, each a column of parties.
+EDITABLE = (
+    "flat",
+    "title",
+    "description",
+    "first_entry",
+    "capacity",
+    "max_plus_ones",
+    "guest_list_visible",
+)
+# A change of these is told to the guests (DESIGN §11: a moved or relocated party).
+TOLD = frozenset({"first_entry", "flat"})
+
+# Who hears of a change to the party: its guests who have not declined, and its hosts, except
+# whoever made the change.
+CONCERNED = """
+SELECT guest_id AS user_id FROM invites
+ WHERE party_id = :party AND status <> 'declined' AND guest_id <> :actor
+UNION
+SELECT user_id FROM party_hosts WHERE party_id = :party AND user_id <> :actor
+"""
+
+
+def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any]) -> Detail:
+    """Applies the host's (or a co-host's) ``changes`` (a subset of ``EDITABLE``; ``None``
+    clears title, description and capacity). A moved or relocated party writes a
+    ``party-updated`` event for everyone concerned; a raised or removed capacity promotes the
+    waitlist. Calendars see a new revision whenever anything changed."""
+    unknown = set(changes) - set(EDITABLE)
+    assert not unknown, f"not editable: {unknown}"
+    actor = id_for(tx, auth_uid)
+    roles.require_manager(tx, party_id, actor)
+    party = capacity.lock(tx, party_id)
+    capacity.check_open(party)
+    if "first_entry" in changes:
+        moved_to: datetime = changes["first_entry"]
+        if moved_to <= party["now"]:
+            raise FirstEntryPassed()
+        if moved_to - party["now"] > clock.PLANNING_HORIZON:
+            raise TooFarAhead()
+    changed = {name: value for name, value in changes.items() if party[name] != value}
+    if changed:
+        assignments = ", ".join(f"{name} = :{name}" for name in changed)
+        tx.execute(
+            f"UPDATE parties SET {assignments}, revision = revision + 1, updated_at = now()"
+            " WHERE id = :party",
+            party=party_id,
+            **changed,
+        )
+        if "first_entry" in changed:
+            # Reminders were for the old time; the guests are reminded of the new one.
+            tx.execute("DELETE FROM reminders_sent WHERE party_id = :party", party=party_id)
+        changed_row = capacity.lock(tx, party_id)  # the row as changed (the lock is held)
+        if TOLD & set(changed):
+            event = outbox.add(
+                tx,
+                "party-updated",
+                {
+                    **capacity.about(changed_row),
+                    "previous_flat": party["flat"],
+                    "previous_first_entry": party["first_entry"].isoformat(),
+                    "changed": sorted(TOLD & set(changed)),
+                },
+            )
+            fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=actor)
+        if "capacity" in changed:
+            capacity.promote(tx, changed_row)
+    return detail(tx, auth_uid, party_id)
+
+
+def cancel(tx: OutboxTx, auth_uid: str, party_id: int) -> Detail:
+    """Cancels the party (its host only) and tells everyone concerned; cancelling it again
+    changes nothing and tells nobody."""
+    actor = id_for(tx, auth_uid)
+    roles.require_host(tx, party_id, actor)
+    party = capacity.lock(tx, party_id)
+    if party["cancelled_at"] is None:
+        capacity.check_open(party)
+        tx.execute(
+            "UPDATE parties SET cancelled_at = now(), revision = revision + 1,"
+            " updated_at = now() WHERE id = :party",
+            party=party_id,
+        )
+        host_name = tx.scalar("SELECT display_name FROM users WHERE id = :id", id=actor)
+        event = outbox.add(
+            tx, "party-cancelled", {**capacity.about(party), "host_display_name": host_name}
+        )
+        fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=actor)
+    return detail(tx, auth_uid, party_id)
+
+
+def remove_guest(tx: OutboxTx, auth_uid: str, party_id: int, guest_id: int) -> None:
+    """Removes the guest's invite (host or co-host); a seat they held goes to the waitlist.
+    The guest is not told (DESIGN §11 names no notification for it)."""
+    roles.require_manager(tx, party_id, id_for(tx, auth_uid))
+    party = capacity.lock(tx, party_id)
+    capacity.check_open(party)
+    status = tx.scalar(
+        "DELETE FROM invites WHERE party_id = :party AND guest_id = :guest RETURNING status",
+        party=party_id,
+        guest=guest_id,
+    )
+    if status is None:
+        raise GuestNotFound("This user is not on the party's guest list.")
+    tx.execute(
+        "DELETE FROM reminders_sent WHERE party_id = :party AND guest_id = :guest",
+        party=party_id,
+        guest=guest_id,
+    )
+    if status in capacity.COMING:
+        capacity.promote(tx, party)

@@ -1,0 +1,118 @@
+"""A party's guest list (list-guests; removing a guest is in realm.hosting.changes).
+
+Who sees what (DESIGN §11): the host and co-hosts see every invite, with its status; an invited
+guest sees the confirmed guests only, and only when the host made the list visible
+(``guest_list_hidden`` 403 otherwise); anyone else is told the party does not exist.
+
+The list is grouped by status (in the order confirmed, declined, invited, waitlisted: the
+statuses' names in order, which is what lets the whole list be one range of one index), each
+group in the order of the guests' answers: the waitlisted read in the order they will be
+promoted. Each page is one range scan of ``invites_party_guests``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from realm import cursors
+from realm.db import Tx
+from realm.errors import GuestListHidden, InvalidCursor, PartyNotFound
+from realm.hosting import roles
+from realm.media import urls
+from realm.people.users import Summary, id_for, summary
+
+Status = Literal["invited", "confirmed", "declined", "waitlisted"]
+STATUSES: frozenset[str] = frozenset({"invited", "confirmed", "declined", "waitlisted"})
+
+
+@dataclass(frozen=True)
+class Guest:
+    user: Summary
+    status: str
+    plus_ones: int
+    responded_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    guests: list[Guest]
+    next_cursor: str | None
+
+
+_COLUMNS = """
+    i.status, i.plus_ones, i.responded_at, i.answer_seq,
+    u.id AS user_id, u.handle AS user_handle, u.display_name AS user_display_name,
+    ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
+"""
+
+# The whole list, and one status of it; both a range of invites_party_guests, in its order.
+_ALL = f"""
+SELECT {_COLUMNS}
+FROM invites i
+JOIN users u ON u.id = i.guest_id
+LEFT JOIN photos ph ON ph.id = u.photo_id
+WHERE i.party_id = :party AND (i.status, i.answer_seq) > (:after_status, :after_seq)
+ORDER BY i.status, i.answer_seq
+LIMIT :limit
+"""
+
+_ONE_STATUS = f"""
+SELECT {_COLUMNS}
+FROM invites i
+JOIN users u ON u.id = i.guest_id
+LEFT JOIN photos ph ON ph.id = u.photo_id
+WHERE i.party_id = :party AND i.status = :status AND i.answer_seq > :after_seq
+ORDER BY i.answer_seq
+LIMIT :limit
+"""
+
+
+def list_sql(status: Status | None) -> str:
+    return _ALL if status is None else _ONE_STATUS
+
+
+def visible_status(tx: Tx, party_id: int, role: roles.Role, status: Status | None) -> Status | None:
+    """The status the caller may list (None: all of them), or ``GuestListHidden``."""
+    if role in roles.MANAGERS:
+        return status
+    if not tx.scalar("SELECT guest_list_visible FROM parties WHERE id = :id", id=party_id):
+        raise GuestListHidden("The host keeps this guest list to themselves.")
+    if status not in (None, "confirmed"):
+        raise GuestListHidden("Guests see who is confirmed; the rest is for the hosts.")
+    return "confirmed"
+
+
+def list_for(
+    tx: Tx,
+    auth_uid: str,
+    party_id: int,
+    status: Status | None,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """One page of the party's guest list, as the caller may see it."""
+    role = roles.role_of(tx, party_id, id_for(tx, auth_uid))
+    if role is None:
+        raise PartyNotFound()
+    shown = visible_status(tx, party_id, role, status)
+    after_status, after_seq = cursors.decode_named(cursor, STATUSES) if cursor else ("", 0)
+    params: dict[str, Any] = dict(party=party_id, after_seq=after_seq, limit=limit + 1)
+    if shown is None:
+        params["after_status"] = after_status
+    else:
+        params["status"] = shown
+        if cursor and after_status != shown:
+            raise InvalidCursor("This cursor belongs to another list.")
+    rows = tx.all(list_sql(shown), **params)
+    batch = urls.Batch(row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready")
+    guests = [
+        Guest(summary(row, "user_", batch), row["status"], row["plus_ones"], row["responded_at"])
+        for row in rows[:limit]
+    ]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    next_cursor = cursors.encode_named(last["status"], last["answer_seq"]) if last else None
+    return Page(guests, next_cursor)
