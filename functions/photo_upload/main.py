@@ -22,6 +22,7 @@ from realm.people import profile
     files=("photo",),
     response=PhotoAcceptedOut,
     status=202,
+    idempotent=True,
     errors=(errors.SignupRequired, errors.RateLimited, *photos.DOOR_ERRORS),
     max_bytes=photos.body_limit(),
 )
