@@ -14,6 +14,7 @@ keeps the *explanations* from repeating.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -35,8 +36,13 @@ _seen: dict[tuple[str, str, str], _Seen] = {}
 _lock = threading.Lock()
 
 
+# Client libraries put object addresses in their messages ("<HTTPConnection object at
+# 0x7f…>"): the same failure twice must read the same.
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+
+
 def _key(dependency: str, error: BaseException) -> tuple[str, str, str]:
-    return dependency, type(error).__name__, str(error)[:300]
+    return dependency, type(error).__name__, _ADDRESS.sub("0x…", str(error))[:300]
 
 
 def _log(key: tuple[str, str, str], repeated: int, fields: dict[str, Any] | None) -> None:

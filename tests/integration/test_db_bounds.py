@@ -192,3 +192,16 @@ def test_a_lost_commit_says_its_outcome_is_unknown() -> None:
     assert isinstance(error, DatabaseUnavailable), error
     assert error.commit_unknown
     pool.close()
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_before_anyone_uses_it() -> None:
+    pool = pool_with(size=1)
+    with pool.reading() as tx:
+        ended = tx.scalar("SELECT pg_backend_pid()")
+    with db.transaction() as admin:
+        admin.scalar("SELECT pg_terminate_backend(:pid)", pid=ended)
+    time.sleep(0.2)  # the server's goodbye reaches the idle socket
+
+    with pool.reading() as tx:
+        assert tx.scalar("SELECT pg_backend_pid()") != ended, "no request sees the dead one"
+    pool.close()

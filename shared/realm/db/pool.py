@@ -9,6 +9,7 @@ SQL is written with ``:name`` placeholders and always sent with parameters.
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,17 @@ ConnectionFactory = Callable[[], CoreConnection]
 # A connection idle longer than this is pinged before use: Cloud SQL and NAT paths drop idle
 # TCP connections silently, and a request should not be the one to find out.
 _PING_AFTER_IDLE_SECONDS = 60.0
+
+
+def _closed_by_server(conn: CoreConnection) -> bool:
+    """Whether an idle connection has something to read: the server only ever speaks to an
+    idle session to end it (a FATAL on shutdown or restart, or the TCP close), so a readable
+    idle socket is a dead connection. Costs no round trip."""
+    try:
+        readable, _, _ = select.select([conn._usock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _in_transaction(conn: CoreConnection) -> bool:
@@ -371,6 +383,11 @@ class Pool:
                 if down is not None:
                     raise down from error
                 raise
+        if _closed_by_server(idle.conn):
+            # After a restart of PostgreSQL every pooled connection is dead: found here, each
+            # is replaced before a request uses it, instead of failing one request each.
+            self._discard(idle.conn)
+            return self._checkout()
         if time.monotonic() - idle.since > _PING_AFTER_IDLE_SECONDS:
             try:
                 idle.conn.execute_simple("SELECT 1")

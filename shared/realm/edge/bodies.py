@@ -91,15 +91,19 @@ def read_deadline(request: Request) -> Iterator[None]:
     previous = sock.gettimeout() if sock is not None else None
     if sock is not None:
         sock.settimeout(settings.bounds.body_read_seconds)
+    timed_out = BodyRefused(
+        408,
+        "request_timeout",
+        f"The body did not arrive within {settings.bounds.body_read_seconds:g}s.",
+    )
     try:
         yield
     except TimeoutError:
-        raise BodyRefused(
-            408,
-            "request_timeout",
-            f"The body did not arrive within {settings.bounds.body_read_seconds:g}s.",
-        ) from None
-    except ClientDisconnected:
+        raise timed_out from None
+    except ClientDisconnected as error:
+        # werkzeug reports a failed read as a disconnect, the timeout as its context.
+        if isinstance(error.__context__, TimeoutError):
+            raise timed_out from None
         raise BodyRefused(400, "incomplete_body", "The body ended before its length.") from None
     finally:
         if sock is not None:
