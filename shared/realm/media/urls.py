@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from realm import outages
 from realm.config import Settings, settings
 from realm.db import guard
 from realm.errors import DependencyUnavailable
-from realm.logs import log
 from realm.process import Once
 
 SIZES = ("display", "512", "128")
@@ -245,7 +245,7 @@ def urls_for(keys: Mapping[str, str] | None) -> dict[str, str] | None:
         source = urls()
         return {name: source.url(keys[name]) for name in SIZES if name in keys}
     except SigningUnavailable as error:
-        log.error("photo URLs unavailable: %s", error)
+        outages.report(error.dependency, error)  # once per burst, not per photo
         return None
 
 
