@@ -78,7 +78,7 @@ def _truncate() -> None:
     with db.transaction() as tx:
         tx.execute(
             "TRUNCATE users, parties, invites, photos, outbox, processed_events,"
-            " quota_subjects, quota_spends"
+            " quota_subjects, quota_spends, idempotency_keys"
             " RESTART IDENTITY CASCADE"
         )
 

@@ -14,6 +14,7 @@ from realm.hosting import invites
     body=CreateInviteRequest,
     response=InviteOut,
     status=201,
+    idempotent=True,
     errors=(
         errors.SignupRequired,
         errors.PartyNotFound,

@@ -13,6 +13,7 @@ from realm.hosting import parties
     body=CreatePartyRequest,
     response=PartyOut,
     status=201,
+    idempotent=True,
     errors=(errors.SignupRequired, errors.TooFarAhead, errors.PartyOver, errors.RateLimited),
 )
 def create_party(caller: Caller, body: CreatePartyRequest) -> Reply:

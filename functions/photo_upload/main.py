@@ -23,6 +23,7 @@ from realm.people import profile
     required_files=("photo",),
     response=PhotoAcceptedOut,
     status=202,
+    idempotent=True,
     errors=(errors.SignupRequired, errors.RateLimited, *photos.DOOR_ERRORS),
     max_bytes=photos.body_limit(),
 )

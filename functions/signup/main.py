@@ -17,6 +17,7 @@ from realm.people import profile
     files=("photo",),
     response=UserOut,
     status=201,
+    idempotent=True,
     errors=(
         errors.AlreadySignedUp,
         errors.EmailTaken,

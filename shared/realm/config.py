@@ -16,12 +16,83 @@ from urllib.parse import parse_qs, urlsplit
 
 from realm.errors import ConfigError
 
-__all__ = ["ConfigError", "Settings", "load", "settings"]
+__all__ = ["Bounds", "ConfigError", "Settings", "load", "settings"]
 
 Environment = Literal["local", "test", "cloud"]
 _ENVIRONMENTS: tuple[Environment, ...] = ("local", "test", "cloud")
 _INSTANCE = re.compile(r"^[a-z0-9-.:]+:[a-z0-9-]+:[a-z0-9-]+$")
 _DB_URL = re.compile(r"^postgres(?:ql)?://")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How long any call to another service may take (seconds unless named ``_ms``).
+
+    Every outside call is bounded, so that a dependency that is down or frozen costs a request
+    a known time and ends in ``503 unavailable``, never in a hung worker. Defaults suit the
+    cloud; tests shorten them. docs/operations/reliability.md lists each with its variable.
+    """
+
+    db_connect_seconds: float = 5.0
+    db_socket_seconds: float = 10.0
+    db_statement_ms: int = 5_000
+    db_idle_in_transaction_ms: int = 10_000
+    db_pool_wait_seconds: float = 3.0
+    storage_seconds: float = 10.0
+    storage_retry_seconds: float = 5.0
+    publish_seconds: float = 2.0
+    relay_publish_seconds: float = 20.0
+    firestore_seconds: float = 10.0
+    google_keys_seconds: float = 5.0
+    signing_seconds: float = 5.0
+    fcm_seconds: float = 10.0
+    body_read_seconds: float = 10.0
+
+
+# variable → (field of Bounds, lowest, highest). Zero is allowed only where PostgreSQL reads it
+# as "no limit" (the statement and idle timeouts: migrations and benchmark fills need that).
+_BOUNDS: dict[str, tuple[str, float, float]] = {
+    "REALM_DB_CONNECT_TIMEOUT_SECONDS": ("db_connect_seconds", 0.1, 120),
+    "REALM_DB_SOCKET_TIMEOUT_SECONDS": ("db_socket_seconds", 0.1, 3600),
+    "REALM_DB_STATEMENT_TIMEOUT_MS": ("db_statement_ms", 0, 3_600_000),
+    "REALM_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": ("db_idle_in_transaction_ms", 0, 3_600_000),
+    "REALM_DB_POOL_WAIT_SECONDS": ("db_pool_wait_seconds", 0, 120),
+    "REALM_STORAGE_TIMEOUT_SECONDS": ("storage_seconds", 0.1, 600),
+    "REALM_STORAGE_RETRY_SECONDS": ("storage_retry_seconds", 0, 600),
+    "REALM_PUBLISH_TIMEOUT_SECONDS": ("publish_seconds", 0.1, 60),
+    "REALM_RELAY_PUBLISH_TIMEOUT_SECONDS": ("relay_publish_seconds", 0.1, 600),
+    "REALM_FIRESTORE_TIMEOUT_SECONDS": ("firestore_seconds", 0.1, 600),
+    "REALM_GOOGLE_KEYS_TIMEOUT_SECONDS": ("google_keys_seconds", 0.1, 120),
+    "REALM_SIGNING_TIMEOUT_SECONDS": ("signing_seconds", 0.1, 120),
+    "REALM_FCM_TIMEOUT_SECONDS": ("fcm_seconds", 0.1, 120),
+    "REALM_BODY_READ_TIMEOUT_SECONDS": ("body_read_seconds", 0.1, 600),
+}
+
+
+def _bounds(env: Mapping[str, str]) -> Bounds:
+    values: dict[str, float | int] = {}
+    defaults = Bounds()
+    for name, (attribute, low, high) in _BOUNDS.items():
+        default = getattr(defaults, attribute)
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+        if not low <= value <= high:  # also refuses nan and inf
+            raise ConfigError(f"{name}: must be between {low:g} and {high:g}, got {raw}")
+        values[attribute] = int(value) if isinstance(default, int) else value
+    bounds = Bounds(**values)  # type: ignore[arg-type]
+    if bounds.db_statement_ms and bounds.db_socket_seconds * 1000 <= bounds.db_statement_ms:
+        # PostgreSQL must cancel a slow statement (the connection stays usable) before the
+        # socket gives up on a server that does not answer at all (the connection is lost).
+        raise ConfigError(
+            "REALM_DB_SOCKET_TIMEOUT_SECONDS: must be longer than REALM_DB_STATEMENT_TIMEOUT_MS"
+            f" ({bounds.db_socket_seconds:g}s <= {bounds.db_statement_ms}ms)"
+        )
+    return bounds
 
 
 @dataclass(frozen=True)
@@ -50,6 +121,8 @@ class Settings:
     signer_email: str | None
     # Overrides of the write quotas (realm.db.quotas): action -> (limit, period in seconds).
     quotas: Mapping[str, tuple[int, int]]
+    # Timeouts of every outside call (realm.config.Bounds).
+    bounds: Bounds = Bounds()
 
     @property
     def issuer(self) -> str:
@@ -174,6 +247,7 @@ def load(env: Mapping[str, str]) -> Settings:
         storage_emulator_host=storage_emulator_host,
         signer_email=env.get("REALM_SIGNER_EMAIL") or None,
         quotas=_quotas(env),
+        bounds=_bounds(env),
     )
 
 

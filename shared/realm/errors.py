@@ -19,6 +19,19 @@ class ConfigError(Exception):
     """A configuration variable is missing or invalid; the message names it."""
 
 
+class DependencyUnavailable(Exception):
+    """A service we depend on (PostgreSQL, storage, Google's keys, …) is down, frozen or too
+    busy to answer within its bound. Not the caller's fault and not a bug: the edge answers
+    ``503 unavailable`` with ``Retry-After``, and logs it as one line (``realm.outages``).
+
+    ``dependency`` names the service for the log; ``retry_after`` is the seconds the app should
+    wait before trying again.
+    """
+
+    dependency: ClassVar[str] = "dependency"
+    retry_after: ClassVar[int] = 2
+
+
 class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     default_message: ClassVar[str] = "The request cannot be done."

@@ -48,6 +48,10 @@ class Person:
     def post(self, path: str, **body: Any) -> Any:
         return self.api.post(path, auth=self.token, json_body=body)
 
+    def post_nothing(self, path: str) -> Any:
+        """A POST without a body, for the operations that read none (they refuse one)."""
+        return self.api.post(path, auth=self.token)
+
     def get(self, path: str) -> Any:
         return self.api.get(path, auth=self.token)
 

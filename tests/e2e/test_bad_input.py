@@ -237,6 +237,14 @@ BAD_TOKENS: dict[str, Callable[[str], str]] = {
     ),
     "a_token_with_an_empty_subject": lambda who: token(who, sub=""),
     "not_a_token_at_all": lambda who: "not.a.token",
+    # Issue 12: these gave 500, 422, or a token that never expires.
+    "an_expiry_of_nan": lambda who: token(who, exp=float("nan")),
+    "an_expiry_of_infinity": lambda who: token(who, exp=float("inf")),
+    "an_issue_time_of_minus_infinity": lambda who: token(who, iat=float("-inf")),
+    "a_sign_in_time_of_nan": lambda who: token(who, auth_time=float("nan")),
+    "a_subject_with_a_nul": lambda who: token(who, sub=who + "\u0000"),
+    "a_subject_with_a_lone_surrogate": lambda who: token(who, sub=who + "\ud800"),
+    "a_subject_over_128_bytes": lambda who: token(who, sub="é" * 65),
     "a_token_of_deeply_nested_json": lambda who: (
         base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"realm-local"}').decode().rstrip("=")
         + "."
@@ -321,3 +329,64 @@ class TestSignup:
 
 def test_an_unknown_path_is_a_404_with_the_error_body(api: Client) -> None:
     refused(api.get("/no-such-function"), 404, "no_such_function")
+
+
+# -- text that is not text, and keys given twice (issue 12) ---------------------------------------
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize(
+    ("body", "field", "kind"),
+    [
+        (b'{"flat": "F\xff", "first_entry": "2030-01-01T20:00:00+00:00"}', None, "invalid_utf8"),
+        (
+            b'{"flat": "F", "flat": "G", "first_entry": "2030-01-01T20:00:00+00:00"}',
+            "flat",
+            "duplicate_key",
+        ),
+        (
+            b'{"flat": "\\ud800", "first_entry": "2030-01-01T20:00:00+00:00"}',
+            None,
+            "invalid_unicode",
+        ),
+    ],
+    ids=["invalid-utf8", "duplicate-key", "lone-surrogate"],
+)
+def test_json_that_is_not_text_or_says_a_key_twice_is_a_422(
+    api: Client, host: Person, body: bytes, field: str | None, kind: str
+) -> None:
+    reply = _raw(api, host, "/create-party", body)
+    refused(reply, 422, "validation_error")
+    assert [(d["field"], d["type"]) for d in reply.body["error"]["details"]] == [(field, kind)]
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize(
+    "query", ["view=invited&cursor=%FF%FE", "view=invited&view=hosting"], ids=["utf8", "twice"]
+)
+def test_a_query_string_that_is_not_text_or_names_a_parameter_twice_is_a_422(
+    api: Client, host: Person, query: str
+) -> None:
+    refused(api.get(f"/list-parties?{query}", auth=host.token), 422, "validation_error")
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_form_field_of_invalid_utf8_is_a_422_not_a_stored_replacement_character(
+    api: Client,
+) -> None:
+    body, content_type = multipart({"display_name": "Ann", "email": "ann@example.test"})
+    reply = api.post(
+        "/signup",
+        auth=token("utf8-tester"),
+        data=body.replace(b"Ann", b"A\xffnn"),
+        headers={"Content-Type": content_type},
+    )
+    refused(reply, 422, "validation_error")
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("path", ["/me", "/list-parties?view=invited"])
+def test_a_get_with_a_body_is_refused(api: Client, host: Person, path: str) -> None:
+    # It was answered 200 after reading the whole body (100 MB in the review).
+    reply = api.get(path, auth=host.token, data=b"x" * 1000)
+    refused(reply, 400, "body_not_allowed")

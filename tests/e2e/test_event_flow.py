@@ -379,6 +379,46 @@ def test_with_pubsub_unreachable_an_invite_still_succeeds_quickly_and_a_relay_ru
         pubsub.stop()
 
 
+@pytest.mark.emulators
+def test_with_firestore_down_a_notification_is_retried_not_lost_and_logged_as_one_line(
+    pubsub_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """notify-guest answers 5xx while Firestore is down, so Pub/Sub delivers the event again;
+    once Firestore is back the redelivery writes the notification. Each failure is one JSON line
+    (repeats counted), never functions-framework's traceback."""
+    state = Path(os.environ["REALM_STATE_DIR"]) / "firestore-outage"
+    firestore = emulators.firestore(state, settings.project_id).start()
+    try:
+        with serving(
+            "firestore-outage-server",
+            PUBSUB_EMULATOR_HOST=pubsub_emulator.host,
+            FIRESTORE_EMULATOR_HOST=firestore.host,
+            REALM_FIRESTORE_TIMEOUT_SECONDS="2",
+        ) as api:
+            guest_uid = f"guest-{uuid.uuid4().hex[:8]}"
+            message = an_invite_event(guest_uid)
+            firestore.stop()
+            during = [push(api, envelope(message)) for _ in range(3)]
+            firestore.start()
+            after = eventually(
+                lambda: 200 <= push(api, envelope(message)) < 300 or None,
+                timeout=60,
+                what="a delivery once Firestore is back",
+            )
+            monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore.host)
+            notes = FirestoreFeed(settings.project_id).recent(guest_uid)
+            log = api.log.read_text()  # type: ignore[attr-defined]
+    finally:
+        firestore.stop()
+
+    assert all(status >= 500 for status in during), during
+    assert after
+    assert [note["id"] for note in notes] == [message["event_id"]], "nothing lost"
+    assert "Traceback" not in log
+    failures = [line for line in log.splitlines() if line.startswith("{") and '"firestore"' in line]
+    assert 1 <= len(failures) <= 2, "three identical failures: a line, the rest counted"
+
+
 def invite_ids(party: int) -> list[int]:
     with db.transaction() as tx:
         rows = tx.all("SELECT id FROM invites WHERE party_id = :p ORDER BY id", p=party)

@@ -98,12 +98,18 @@ def test_a_caller_waits_only_so_long_for_a_busy_pool() -> None:
 
 def test_a_broken_connection_is_replaced_not_reused() -> None:
     pool = Pool(db.connection_factory_for(os.environ["DATABASE_URL"]), 1)
-    with pool.transaction() as tx:
-        first = tx.scalar("SELECT pg_backend_pid()")
-    with db.transaction() as admin:
-        admin.scalar("SELECT pg_terminate_backend(:pid)", pid=first)
-    with pytest.raises(Exception), pool.transaction() as tx:  # noqa: B017, PT011 - any driver error
-        tx.scalar("SELECT 1")
+    first = None
+
+    def broken_while_in_use() -> None:
+        nonlocal first
+        with pool.transaction() as tx:
+            first = tx.scalar("SELECT pg_backend_pid()")
+            with db.transaction() as admin:
+                admin.scalar("SELECT pg_terminate_backend(:pid)", pid=first)
+            tx.scalar("SELECT 1")
+
+    with pytest.raises(db.DatabaseUnavailable):
+        broken_while_in_use()
     with pool.transaction() as tx:
         assert tx.scalar("SELECT pg_backend_pid()") != first
     pool.close()

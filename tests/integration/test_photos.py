@@ -329,3 +329,114 @@ def test_an_event_of_another_type_is_unusable() -> None:
 
     with pytest.raises(inbound.Unusable):
         photos.photo_uploaded(event)
+
+
+# -- the original is stored before the transaction that records it (issue 12) --------------------
+
+
+class Watched:
+    """The media store, noting how many transactions were open in the database at each put."""
+
+    def __init__(self, store: storage.MediaStore) -> None:
+        self._store = store
+        self.open_at_put: list[int] = []
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        with db.reading() as tx:
+            self.open_at_put.append(
+                int(
+                    tx.scalar(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        " AND state LIKE 'idle in transaction%'"
+                    )
+                )
+            )
+        self._store.put(key, data, content_type)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_an_upload_writes_the_original_while_no_transaction_is_open(
+    bucket: storage.MediaStore,
+) -> None:
+    auth_uid, _ = _user()
+    watched = Watched(bucket)
+
+    accepted = profile.set_photo(auth_uid, photos.accept(samples.jpeg()), store=watched)
+
+    assert watched.open_at_put == [0]
+    assert bucket.get(_row(accepted.photo_id)["original_key"])
+
+
+def test_a_signup_with_a_photo_writes_it_while_no_transaction_is_open_under_the_new_users_id(
+    bucket: storage.MediaStore,
+) -> None:
+    watched = Watched(bucket)
+
+    user = profile.sign_up(
+        uid("early"), "Early", "early@example.test", None, photos.accept(samples.png()), watched
+    )
+
+    assert watched.open_at_put == [0]
+    assert user.photo is not None
+    assert _row(user.photo.id)["original_key"] == f"photos/{user.id}/{user.photo.id}/original"
+
+
+def test_a_signup_by_someone_signed_up_already_stores_nothing(bucket: storage.MediaStore) -> None:
+    auth_uid, _ = _user()
+
+    with pytest.raises(errors.AlreadySignedUp):
+        profile.sign_up(
+            auth_uid, "Again", "again@example.test", None, photos.accept(samples.jpeg())
+        )
+
+    assert bucket.keys("") == []
+
+
+def test_an_upload_over_the_quota_stores_nothing(
+    bucket: storage.MediaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from realm.db import quotas
+
+    monkeypatch.setitem(quotas.QUOTAS, "photos", quotas.Quota("photos", 1, 3600))
+    auth_uid, _ = _user()
+    profile.set_photo(auth_uid, photos.accept(samples.jpeg()))
+    stored = bucket.keys("")
+
+    with pytest.raises(errors.RateLimited):
+        profile.set_photo(auth_uid, photos.accept(samples.jpeg()))
+
+    assert bucket.keys("") == stored
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def delete(self, key: str) -> None:
+        self.deleted.append(key)
+
+
+def test_a_failed_recording_deletes_the_stored_original() -> None:
+    store = Recorded()
+    stored = photos.Stored(uuid.uuid4(), "photos/1/p/original")
+
+    with pytest.raises(errors.RateLimited), photos.deleted_on_failure(store, stored):  # type: ignore[arg-type]
+        raise errors.RateLimited(5)
+
+    assert store.deleted == ["photos/1/p/original"]
+
+
+def test_an_original_stays_when_the_commit_may_have_happened() -> None:
+    store = Recorded()
+    stored = photos.Stored(uuid.uuid4(), "photos/1/p/original")
+
+    with (
+        pytest.raises(db.DatabaseUnavailable),
+        photos.deleted_on_failure(store, stored),  # type: ignore[arg-type]
+    ):
+        raise db.DatabaseUnavailable("lost during COMMIT", broken=True, commit_unknown=True)
+
+    assert store.deleted == [], "the row may exist: deleting would leave it without its image"

@@ -279,3 +279,76 @@ def test_each_run_reports_the_age_of_the_oldest_event_still_pending() -> None:
     assert stuck.as_dict()["oldest_pending_seconds"] == stuck.oldest_pending_seconds
 
     assert relay.run(Recording()).oldest_pending_seconds is None  # the backlog is gone
+
+
+# -- no transaction open while Pub/Sub is called (issue 12) --------------------------------------
+
+
+def open_transactions() -> int:
+    """Sessions of this database that are inside a transaction right now, this one excluded."""
+    with db.reading() as tx:
+        return int(
+            tx.scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+        )
+
+
+class Watching(Recording):
+    """Records how many transactions were open while it was publishing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_while_publishing: list[int] = []
+
+    def publish(
+        self, messages: Sequence[Message], *, deadline: float, patient: bool
+    ) -> list[str | None]:
+        self.open_while_publishing.append(open_transactions())
+        return super().publish(messages, deadline=deadline, patient=patient)
+
+
+def test_the_relay_publishes_with_no_transaction_open() -> None:
+    write_events(3)
+    publisher = Watching()
+
+    assert relay.run(publisher).published == 3
+
+    assert publisher.open_while_publishing == [0]
+
+
+def test_publishing_after_commit_holds_no_transaction_open() -> None:
+    with db.transaction() as plain:
+        tx = OutboxTx(plain)
+        event = outbox.add(tx, "invite-created", {"invite_id": 1})
+    publisher = Watching()
+
+    outbox.publish_committed([event], publisher=publisher)
+
+    assert publisher.open_while_publishing == [0]
+    assert outbox_rows()[str(event.event_id)]["published_at"] is not None
+
+
+def test_rows_claimed_by_another_publisher_are_left_alone_until_its_lease_ends() -> None:
+    ids = write_events(2)
+    stalled = outbox.claim(0.5)  # a relay that claimed both, then died before recording
+    assert sorted(str(row["message"]["event_id"]) for row in stalled.rows) == sorted(ids)
+
+    assert relay.run(Recording()).published == 0, "claimed rows are not published twice at once"
+    time.sleep(0.6)
+    assert relay.run(Recording()).published == 2, "after the lease the relay takes them over"
+
+
+def test_a_late_outcome_of_a_lost_claim_cannot_undo_a_publish() -> None:
+    [event_id] = write_events(1)
+    first = outbox.claim(0.2)
+    time.sleep(0.3)
+    assert relay.run(Recording()).published == 1
+
+    # The first claimer comes back late and reports a failure: the row stays published.
+    outbox.record_attempts(first, ["TimeoutError: late"])
+
+    row = outbox_rows()[event_id]
+    assert row["published_at"] is not None
+    assert row["last_error"] is None

@@ -119,3 +119,36 @@ def test_remembering_tokens_is_bounded() -> None:
     for token in tokens:
         remembering.verify(token)
     assert list(remembering._verified) == tokens[2:]
+
+
+# -- claims that are not what they claim to be (issue 12) ----------------------------------------
+
+NOT_INSTANTS = [float("nan"), float("inf"), float("-inf"), True, "1700000000", 1e300]
+
+
+@pytest.mark.parametrize("value", NOT_INSTANTS, ids=repr)
+@pytest.mark.parametrize("claim", ["exp", "iat", "auth_time"])
+def test_a_time_claim_that_is_not_a_finite_number_is_refused(claim: str, value: Any) -> None:
+    # exp = Infinity was accepted: a token that never expires.
+    with pytest.raises(InvalidToken):
+        verifier.verify(make(**{claim: value}))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        pytest.param("guest\u0000one", id="a NUL"),
+        pytest.param("guest-\ud800", id="a lone surrogate"),
+        pytest.param("€" * 43, id="129 bytes in 43 characters"),
+        pytest.param("x" * 129, id="129 characters"),
+        pytest.param(12345, id="a number"),
+    ],
+)
+def test_a_subject_that_cannot_be_a_firebase_uid_is_refused(subject: Any) -> None:
+    with pytest.raises(InvalidToken, match="subject"):
+        verifier.verify(make(sub=subject))
+
+
+def test_a_subject_of_128_bytes_of_utf8_is_accepted() -> None:
+    subject = "é" * 64
+    assert verifier.verify(make(sub=subject)).uid == subject

@@ -71,3 +71,39 @@ def test_quotas_are_overridden_by_action() -> None:
     settings = load({"REALM_QUOTAS": "invites=10/60, contacts=5/86400"})
 
     assert settings.quotas == {"invites": (10, 60), "contacts": (5, 86400)}
+
+
+def test_every_outside_call_has_a_bound_by_default() -> None:
+    bounds = load({}).bounds
+    assert bounds.db_connect_seconds == 5
+    assert bounds.db_statement_ms == 5000
+    assert bounds.db_socket_seconds * 1000 > bounds.db_statement_ms
+    assert all(value > 0 for value in vars(bounds).values())
+
+
+def test_a_bound_is_read_from_its_variable() -> None:
+    bounds = load(
+        {"REALM_DB_SOCKET_TIMEOUT_SECONDS": "2.5", "REALM_DB_STATEMENT_TIMEOUT_MS": "1000"}
+    ).bounds
+    assert (bounds.db_socket_seconds, bounds.db_statement_ms) == (2.5, 1000)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REALM_DB_CONNECT_TIMEOUT_SECONDS", "soon"),
+        ("REALM_DB_CONNECT_TIMEOUT_SECONDS", "0"),
+        ("REALM_STORAGE_TIMEOUT_SECONDS", "nan"),
+        ("REALM_STORAGE_TIMEOUT_SECONDS", "inf"),
+        ("REALM_DB_POOL_WAIT_SECONDS", "-1"),
+    ],
+)
+def test_an_invalid_bound_is_named_in_the_error(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        load({variable: value})
+
+
+def test_the_socket_must_wait_longer_than_a_statement_may_run() -> None:
+    # Otherwise a slow statement loses the connection instead of being cancelled by the server.
+    with pytest.raises(ConfigError, match=r"^REALM_DB_SOCKET_TIMEOUT_SECONDS: "):
+        load({"REALM_DB_SOCKET_TIMEOUT_SECONDS": "5", "REALM_DB_STATEMENT_TIMEOUT_MS": "5000"})

@@ -7,6 +7,7 @@ own (``from realm.db import migrate``) by the few callers that apply migrations.
 
 from realm.db.pool import (
     ConnectionFactory,
+    DatabaseUnavailable,
     DataRejected,
     Pool,
     PoolExhausted,
@@ -23,6 +24,7 @@ from realm.db.pool import (
 __all__ = [
     "ConnectionFactory",
     "DataRejected",
+    "DatabaseUnavailable",
     "Pool",
     "PoolExhausted",
     "Row",

@@ -95,7 +95,9 @@ def migrate(pool: Pool, source: Path | Traversable | None = None) -> list[Migrat
     """
     migrations = available(source)
     applied_now: list[Migration] = []
-    with pool.connection() as conn:
+    # Unbounded: a migration may build an index for minutes, and a second runner waits on the
+    # lock for as long as the first takes.
+    with pool.unbounded() as conn:
         conn.execute_simple(f"SELECT pg_advisory_lock({_LOCK_KEY})")
         try:
             conn.execute_simple(

@@ -9,6 +9,7 @@ SQL is written with ``:name`` placeholders and always sent with parameters.
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,8 @@ from pg8000.exceptions import DatabaseError, InterfaceError
 from pg8000.native import to_statement
 
 from realm.config import Settings, settings
+from realm.db import guard
+from realm.errors import DependencyUnavailable
 from realm.process import Once
 
 Row = dict[str, Any]
@@ -35,13 +38,96 @@ ConnectionFactory = Callable[[], CoreConnection]
 _PING_AFTER_IDLE_SECONDS = 60.0
 
 
+def _closed_by_server(conn: CoreConnection) -> bool:
+    """Whether an idle connection has something to read: the server only ever speaks to an
+    idle session to end it (a FATAL on shutdown or restart, or the TCP close), so a readable
+    idle socket is a dead connection. Costs no round trip."""
+    try:
+        readable, _, _ = select.select([conn._usock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 def _in_transaction(conn: CoreConnection) -> bool:
     # pg8000 tracks the server's ReadyForQuery status but exposes it only privately.
     return conn._transaction_status not in (None, b"I")
 
 
-class PoolExhausted(Exception):
+class DatabaseUnavailable(DependencyUnavailable):
+    """PostgreSQL refused, dropped or did not answer a connection within its bound, cancelled a
+    statement that ran past ``statement_timeout``, or is shutting down or starting up.
+
+    ``broken``: the connection cannot be used again (the pool drops it). ``commit_unknown``:
+    the connection was lost while COMMIT was on its way, so the transaction may or may not have
+    committed; whoever cleans up after a failure must not assume it rolled back.
+    """
+
+    dependency = "postgresql"
+
+    def __init__(self, message: str, *, broken: bool, commit_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.broken = broken
+        self.commit_unknown = commit_unknown
+
+
+class PoolExhausted(DatabaseUnavailable):
     """Every connection stayed busy for the whole wait: the instance is overloaded."""
+
+    dependency = "postgresql-pool"
+    retry_after = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, broken=False)
+
+
+# SQLSTATEs that say "the server cannot serve this now", not "this request is wrong": a
+# statement cancelled by statement_timeout (57014), the server shutting down or starting up
+# (57P01-57P03), too many connections or other resource limits (class 53), connection failures
+# (class 08), and the transaction conflicts a retry resolves (40001 serialization, 40P01
+# deadlock). 25P03 is the session killed by idle_in_transaction_session_timeout.
+_UNAVAILABLE_CLASSES = ("08", "53", "57")
+_TRANSIENT_CODES = {"40001", "40P01", "25P03"}
+# After these the server has closed (or will close) the session.
+_FATAL_CODES = {"57P01", "57P02", "57P03", "25P03"}
+
+
+def _sqlstate(error: DatabaseError) -> str:
+    detail = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+    return str(detail.get("C", ""))
+
+
+def _lost(error: BaseException) -> bool:
+    """Whether pg8000 raised because the connection failed (refused, reset, timed out)."""
+    if isinstance(error, OSError):
+        return True
+    if not isinstance(error, InterfaceError):
+        return False
+    message = str(error.args[0]) if error.args else ""
+    return isinstance(error.__cause__, OSError) or message.startswith(
+        ("network error", "communication error", "Can't create a connection")
+    )
+
+
+def unavailable(error: BaseException) -> DatabaseUnavailable | None:
+    """The ``DatabaseUnavailable`` that ``error`` means, or None when it means something else
+    (a bug, a constraint, bad input)."""
+    if isinstance(error, DatabaseUnavailable):
+        return error
+    if _lost(error):
+        cause = error.__cause__ or error
+        return DatabaseUnavailable(
+            f"connection lost: {type(cause).__name__}: {cause}".rstrip(": "), broken=True
+        )
+    if isinstance(error, DatabaseError):
+        code = _sqlstate(error)
+        if code.startswith(_UNAVAILABLE_CLASSES) or code in _TRANSIENT_CODES:
+            detail = error.args[0] if isinstance(error.args[0], dict) else {}
+            return DatabaseUnavailable(
+                f"{code}: {detail.get('M', '')}",
+                broken=code in _FATAL_CODES or code.startswith("08"),
+            )
+    return None
 
 
 class DataRejected(Exception):
@@ -73,13 +159,29 @@ def _timestamptz(text: str) -> Any:
         return timestamptz_in(text)
 
 
-def _prepare(conn: CoreConnection) -> CoreConnection:
+def _startup_params(config: Settings) -> dict[str, str]:
+    """Session settings sent with the connection's startup message (no extra round trip)."""
+    return {
+        # Statements are prepared once per connection (see Tx._run). Left to itself,
+        # PostgreSQL re-plans a prepared list query on every execution (its custom plan looks
+        # cheaper than the generic one), which was a fifth of the list's time; every query here
+        # is driven by an index whatever its parameters, so the generic plan is the right one.
+        "plan_cache_mode": "force_generic_plan",
+        # The server's own bounds: a statement that runs too long is cancelled (SQLSTATE
+        # 57014, the connection stays usable), and a session left idle inside a transaction is
+        # ended, so that a stuck client cannot hold locks (no request should ever do that:
+        # realm.db.guard).
+        "statement_timeout": str(config.bounds.db_statement_ms),
+        "idle_in_transaction_session_timeout": str(config.bounds.db_idle_in_transaction_ms),
+    }
+
+
+def _prepare(conn: CoreConnection, config: Settings) -> CoreConnection:
     conn.register_in_adapter(_TIMESTAMPTZ_OID, _timestamptz)
-    # Statements are prepared once per connection (see Tx._run). Left to itself, PostgreSQL
-    # re-plans a prepared list query on every execution (its custom plan looks cheaper than
-    # the generic one), which was a fifth of the list's time; every query here is driven by an
-    # index whatever its parameters, so the generic plan is the right one.
-    conn.execute_simple("SET plan_cache_mode = force_generic_plan")
+    # The connect timeout covered the TCP connect and the startup exchange; from now on every
+    # read and write is bounded by the socket timeout, which is what turns a frozen server
+    # into an error instead of a hung request.
+    conn._usock.settimeout(config.bounds.db_socket_seconds)
     return conn
 
 
@@ -112,7 +214,7 @@ def _ssl_context(host: str, sslmode: str | None) -> Any:
     return ssl.create_default_context()  # verify-full (the configuration allows no other)
 
 
-def _url_factory(url: str) -> ConnectionFactory:
+def _url_factory(url: str, config: Settings = settings) -> ConnectionFactory:
     from pg8000.native import Connection
 
     parts = urlsplit(url)
@@ -124,12 +226,13 @@ def _url_factory(url: str) -> ConnectionFactory:
         port=parts.port or 5432,
         database=(parts.path or "/postgres").lstrip("/") or "postgres",
         application_name="realm",
-        timeout=30,
+        timeout=config.bounds.db_connect_seconds,
         ssl_context=_ssl_context(host, parse_qs(parts.query).get("sslmode", [None])[0]),
+        startup_params=_startup_params(config),
     )
 
     def connect() -> CoreConnection:
-        return _prepare(Connection(**options))
+        return _prepare(Connection(**options), config)
 
     return connect
 
@@ -146,26 +249,34 @@ def _cloud_sql_factory(config: Settings) -> ConnectionFactory:
     # The public IP admits no network at all (no authorized networks); only the connector's
     # mTLS with an ephemeral certificate for this IAM identity gets in, so no VPC is needed.
     connector = Connector(
-        refresh_strategy="lazy", ip_type=IPTypes[config.db_ip_type], enable_iam_auth=True
+        refresh_strategy="lazy",
+        ip_type=IPTypes[config.db_ip_type],
+        enable_iam_auth=True,
+        # The whole connect (certificate refresh, TLS, startup) within the connect bound.
+        timeout=max(1, round(config.bounds.db_connect_seconds)),
     )
 
     def connect() -> CoreConnection:
         conn: CoreConnection = connector.connect(
-            instance, "pg8000", user=config.db_user, db=config.db_name
+            instance,
+            "pg8000",
+            user=config.db_user,
+            db=config.db_name,
+            startup_params=_startup_params(config),
         )
-        return _prepare(conn)
+        return _prepare(conn, config)
 
     return connect
 
 
-def connection_factory_for(url: str) -> ConnectionFactory:
+def connection_factory_for(url: str, config: Settings = settings) -> ConnectionFactory:
     """A factory for a plain PostgreSQL URL (local runs, tests, tools)."""
-    return _url_factory(url)
+    return _url_factory(url, config)
 
 
 def connection_factory(config: Settings = settings) -> ConnectionFactory:
     if config.database_url is not None:
-        return _url_factory(config.database_url)
+        return _url_factory(config.database_url, config)
     if config.db_instance is not None:
         return _cloud_sql_factory(config)
     raise RuntimeError(
@@ -195,6 +306,9 @@ class Tx:
         except DatabaseError as error:
             detail = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
             code = str(detail.get("C", ""))
+            down = unavailable(error)
+            if down is not None:
+                raise down from error
             if code == "23505":
                 raise UniqueViolation(detail.get("n", "")) from error
             if code.startswith(("22", "23")):
@@ -236,7 +350,7 @@ class Pool:
     first so that idle ones age out together.
     """
 
-    def __init__(self, factory: ConnectionFactory, size: int, wait_seconds: float = 10.0) -> None:
+    def __init__(self, factory: ConnectionFactory, size: int, wait_seconds: float = 3.0) -> None:
         self._factory = factory
         self._size = size
         self._wait = wait_seconds
@@ -263,13 +377,21 @@ class Pool:
         if idle is None:
             try:
                 return self._factory()
-            except BaseException:
+            except BaseException as error:
                 self._forget()
+                down = unavailable(error)
+                if down is not None:
+                    raise down from error
                 raise
+        if _closed_by_server(idle.conn):
+            # After a restart of PostgreSQL every pooled connection is dead: found here, each
+            # is replaced before a request uses it, instead of failing one request each.
+            self._discard(idle.conn)
+            return self._checkout()
         if time.monotonic() - idle.since > _PING_AFTER_IDLE_SECONDS:
             try:
                 idle.conn.execute_simple("SELECT 1")
-            except (InterfaceError, OSError):
+            except (InterfaceError, OSError, DatabaseError):
                 self._discard(idle.conn)
                 return self._checkout()
         return idle.conn
@@ -292,22 +414,34 @@ class Pool:
 
     @contextmanager
     def connection(self) -> Iterator[CoreConnection]:
+        """A connection for the block; held by this thread until the block ends (which is what
+        ``realm.db.guard`` counts). A lost connection is dropped and raised as
+        ``DatabaseUnavailable``; any other failure rolls back what the block left open."""
         conn = self._checkout()
+        guard.checked_out()
         try:
             yield conn
-        except (InterfaceError, OSError):
-            self._discard(conn)
-            raise
-        except BaseException:
+        except BaseException as error:
+            down = unavailable(error)
+            if down is not None and down.broken:
+                self._discard(conn)
+                if down is error:
+                    raise
+                raise down from error
             if _in_transaction(conn):
                 try:
                     conn.execute_simple("ROLLBACK")
-                except (InterfaceError, OSError):
+                except (InterfaceError, OSError) as lost:
                     self._discard(conn)
-                    raise
+                    raise (unavailable(lost) or lost) from error
             self._checkin(conn)
+            if down is not None and down is not error:
+                raise down from error
             raise
-        self._checkin(conn)
+        else:
+            self._checkin(conn)
+        finally:
+            guard.checked_in()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -315,7 +449,32 @@ class Pool:
         with self.connection() as conn:
             conn.execute_simple("BEGIN")
             yield Tx(conn)
-            conn.execute_simple("COMMIT")
+            try:
+                conn.execute_simple("COMMIT")
+            except (InterfaceError, OSError) as error:
+                if not _lost(error):
+                    raise
+                # The COMMIT may have reached the server before the connection went.
+                raise DatabaseUnavailable(
+                    f"connection lost during COMMIT: {error.__cause__ or error}",
+                    broken=True,
+                    commit_unknown=True,
+                ) from error
+
+    @contextmanager
+    def unbounded(self) -> Iterator[CoreConnection]:
+        """A connection without the statement and socket timeouts, for the few jobs that may
+        legitimately take long: migrations (an index build, waiting for the migration lock),
+        the seed, benchmark fills. Never for a request."""
+        with self.connection() as conn:
+            conn.execute_simple("SET statement_timeout = 0")
+            conn._usock.settimeout(None)
+            try:
+                yield conn
+            finally:
+                with suppress(Exception):  # a connection lost meanwhile is dropped anyway
+                    conn._usock.settimeout(settings.bounds.db_socket_seconds)
+                    conn.execute_simple("RESET statement_timeout")
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
@@ -332,7 +491,9 @@ class Pool:
             item.conn.close()
 
 
-_pool: Once[Pool] = Once(lambda: Pool(connection_factory(), settings.db_pool_size))
+_pool: Once[Pool] = Once(
+    lambda: Pool(connection_factory(), settings.db_pool_size, settings.bounds.db_pool_wait_seconds)
+)
 
 
 def pool() -> Pool:

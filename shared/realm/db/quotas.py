@@ -108,6 +108,25 @@ def spend(tx: Tx, auth_uid: str, action: str, amount: int = 1) -> None:
         raise RateLimited(_seconds_until_room(tx, subject, quota, amount))
 
 
+def check(tx: Tx, auth_uid: str, action: str, amount: int = 1) -> None:
+    """Raises ``RateLimited`` if spending ``amount`` now would go over the quota, spending
+    nothing: for a write that must do costly work (store a photo) before the transaction
+    that spends. The spend itself still decides, in that transaction."""
+    quota = QUOTAS[action]
+    subject = subject_for(auth_uid)
+    if amount > quota.limit:
+        raise RateLimited(quota.period_seconds, f"At most {quota.limit:,} at a time.")
+    used = tx.scalar(
+        "SELECT COALESCE(sum(amount), 0) FROM quota_spends WHERE subject = :s AND action = :a"
+        " AND spent_at > now() - make_interval(secs => :period)",
+        s=subject,
+        a=action,
+        period=quota.period_seconds,
+    )
+    if int(used) + amount > quota.limit:
+        raise RateLimited(_seconds_until_room(tx, subject, quota, amount))
+
+
 def _seconds_until_room(tx: Tx, subject: str, quota: Quota, amount: int) -> int:
     """When the oldest spends of the window will have expired enough to leave room."""
     wait = tx.scalar(

@@ -33,6 +33,7 @@ _STATUS_TEXT = {
     403: "Not allowed for this caller",
     404: "Unknown resource",
     405: "Wrong method",
+    408: "The body did not arrive in time",
     409: "Conflict with the current state",
     411: "Content-Length required",
     413: "Body too large",
@@ -222,6 +223,18 @@ def _operation(name: str, spec: Endpoint, module: Any) -> dict[str, Any]:
             }
             for field, prop in schema["properties"].items()
         ]
+    if spec.idempotent:
+        operation.setdefault("parameters", []).append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Any unique string (a UUID), 1-255 visible ASCII characters."
+                " A retry with the same key and input within 24 hours gets the first response"
+                " back (Idempotent-Replayed: true) instead of doing it again.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
     if spec.body is not None:
         operation["requestBody"] = {
             "required": True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import threading
 import time
@@ -26,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from realm.config import Settings, settings
+from realm.db import guard
+from realm.errors import DependencyUnavailable
 from realm.logs import log
 
 GOOGLE_CERTS_URL = (
@@ -45,8 +48,10 @@ class InvalidToken(Exception):
     """The token is missing, malformed, forged, expired or not meant for us."""
 
 
-class KeysUnavailable(Exception):
+class KeysUnavailable(DependencyUnavailable):
     """The signing keys could not be fetched: we cannot tell good tokens from bad."""
+
+    dependency = "google-signing-keys"
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,9 @@ class Caller:
 class GoogleKeys:
     """Google's Firebase token certificates, cached per their Cache-Control max-age."""
 
-    def __init__(self, url: str = GOOGLE_CERTS_URL, timeout: float = 5.0) -> None:
+    def __init__(self, url: str = GOOGLE_CERTS_URL, timeout: float | None = None) -> None:
         self._url = url
-        self._timeout = timeout
+        self._timeout = settings.bounds.google_keys_seconds if timeout is None else timeout
         self._keys: dict[str, RSAPublicKey] = {}
         self._expires = 0.0
         self._fetched = 0.0
@@ -68,6 +73,7 @@ class GoogleKeys:
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
+        guard.outside_call("google-keys.fetch")
         try:
             with urllib.request.urlopen(self._url, timeout=self._timeout) as response:
                 body = json.loads(response.read())
@@ -201,7 +207,7 @@ class Verifier:
             raise InvalidToken("The token's signature is invalid.") from None
         now = time.time()
         for name in ("exp", "iat"):
-            if not isinstance(claims.get(name), int | float) or isinstance(claims[name], bool):
+            if not _finite_number(claims.get(name)):
                 raise InvalidToken(f"The token's claims are invalid: no numeric '{name}'.")
         if claims["exp"] + CLOCK_SKEW_SECONDS <= now:
             raise InvalidToken("The token has expired.")
@@ -209,17 +215,38 @@ class Verifier:
             raise InvalidToken("The token was issued in the future.")
         auth_time = claims.get("auth_time")
         if auth_time is not None and (
-            not isinstance(auth_time, int | float) or auth_time - CLOCK_SKEW_SECONDS > now
+            not _finite_number(auth_time) or auth_time - CLOCK_SKEW_SECONDS > now
         ):
-            raise InvalidToken("The token's sign-in time is in the future.")
+            raise InvalidToken("The token's sign-in time is invalid or in the future.")
         if claims.get("aud") != self._audience:
             raise InvalidToken("The token is for another project.")
         if claims.get("iss") != self._issuer:
             raise InvalidToken("The token was issued by someone else.")
         subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject or len(subject) > 128:
+        if not _valid_subject(subject):
             raise InvalidToken("The token has no valid subject.")
+        assert isinstance(subject, str)
         return Caller(subject, claims)
+
+
+def _finite_number(value: Any) -> bool:
+    """A JSON number that is a real instant: not a boolean, not NaN, not ±Infinity (JSON has
+    none of those, but Python's parser accepts them: a token with ``exp: Infinity`` would
+    never expire)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) < 1e12  # beyond year 33658: not a timestamp
+
+
+def _valid_subject(subject: Any) -> bool:
+    """Firebase uids are at most 128 bytes of UTF-8, never with NUL (PostgreSQL text cannot hold
+    it) or a lone surrogate (which is not UTF-8 at all and cannot be stored or logged)."""
+    if not isinstance(subject, str) or not subject or "\x00" in subject:
+        return False
+    try:
+        return len(subject.encode("utf-8")) <= 128
+    except UnicodeEncodeError:
+        return False
 
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -229,6 +256,15 @@ def _b64(segment: str) -> bytes:
     if not _SEGMENT.match(segment):
         raise InvalidToken("The token is not a JWT.")
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json(data: bytes) -> Any:
+    # Strict UTF-8 (a UnicodeDecodeError is a ValueError) and no NaN or Infinity.
+    return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
 
 
 def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -243,7 +279,7 @@ def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     if len(parts) != 3 or len(token) > 8192 or len(parts[0]) > 1024:
         raise InvalidToken("The token is not a JWT.")
     try:
-        header, claims = json.loads(_b64(parts[0])), json.loads(_b64(parts[1]))
+        header, claims = _json(_b64(parts[0])), _json(_b64(parts[1]))
     except (ValueError, binascii.Error, RecursionError):  # deeply nested JSON is not a JWT
         raise InvalidToken("The token is not a JWT.") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):

@@ -6,7 +6,13 @@ Functions entry point.
 gets no caller), enforces the body size limit,
 parses and validates the input with the handler's pydantic model, calls the handler, and maps
 its result or any domain error to a response with the API's JSON error body. Bad input always
-ends as a 4xx; only a bug ends as a 500, and then without a stack trace in the response.
+ends as a 4xx; a dependency that is down or slow as a quick ``503 unavailable`` with
+``Retry-After`` (``realm.errors.DependencyUnavailable``, logged once per burst by
+``realm.outages``); only a bug ends as a 500, and then without a stack trace in the response.
+
+Bodies are read by ``realm.edge.bodies`` (refused before they are read, within a time bound,
+strictly decoded), and an endpoint declared ``idempotent=True`` honours the
+``Idempotency-Key`` header (``realm.edge.idempotency``).
 """
 
 from __future__ import annotations
@@ -19,17 +25,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from realm import logs
+from realm import logs, outages
 from realm.config import settings
-from realm.db import DataRejected, PoolExhausted
-from realm.edge import api_models
-from realm.edge.auth import Caller, InvalidToken, KeysUnavailable, verifier
+from realm.db import DataRejected
+from realm.edge import api_models, bodies, idempotency
+from realm.edge.auth import Caller, InvalidToken, verifier
 from realm.errors import (
     BadRequest,
     Conflict,
+    DependencyUnavailable,
     DomainError,
     Forbidden,
     NotFound,
@@ -117,6 +123,12 @@ class Endpoint:
     authenticated: bool = True
     # The success body's media type; a non-JSON one is a ``Raw`` body (``response`` None).
     media_type: str = "application/json"
+    # Honours the Idempotency-Key header: every POST that creates something sets this.
+    idempotent: bool = False
+
+    @property
+    def reads_body(self) -> bool:
+        return self.body is not None or self.form is not None
 
     def error_codes(self) -> dict[int, list[str]]:
         """Every error this function can answer: status → its codes, sorted."""
@@ -132,16 +144,24 @@ class Endpoint:
         def add(status: int, *names: str) -> None:
             codes.setdefault(status, set()).update(names)
 
-        if self.body is not None or self.form is not None:
+        if self.reads_body:
+            add(400, "incomplete_body")
+            add(408, "request_timeout")
             add(413, "payload_too_large")
             add(415, "unsupported_media_type")
             add(422, "validation_error", "invalid_value")
+        else:
+            add(400, "body_not_allowed")
         if self.body is not None:
             add(400, "malformed_json")
         if self.form is not None:
             add(411, "length_required")
         if self.query is not None:
             add(422, "validation_error")
+        if self.idempotent:
+            add(400, "invalid_idempotency_key")
+            add(409, "idempotency_key_in_use")
+            add(422, "idempotency_key_reused")
         for kind in self.errors:
             add(status_of(kind), kind.code)
         return {status: sorted(names) for status, names in sorted(codes.items())}
@@ -214,20 +234,11 @@ def authenticate(request: Request) -> Caller:
         ) from None
 
 
-def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing anything over ``limit`` bytes before reading past it."""
-    if request.content_length is not None and request.content_length > limit:
-        raise HttpError(413, "payload_too_large", f"The body is over {limit} bytes.")
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        raise HttpError(413, "payload_too_large", f"The body is over {limit} bytes.")
-    return data
-
-
 def parse_json(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
     if request.mimetype != _JSON:
         raise HttpError(415, "unsupported_media_type", "Send the body as application/json.")
-    data = read_body(request, limit)
+    data = bodies.read(request, limit)
+    bodies.check_json(data)
     try:
         # Strict: "12" is not an id and true is not a number; JSON has the types for those.
         return model.model_validate_json(data, strict=True)
@@ -237,7 +248,7 @@ def parse_json(request: Request, model: type[BaseModel], limit: int) -> BaseMode
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
-        return model.model_validate(request.args.to_dict())
+        return model.model_validate(bodies.query(request))
     except ValidationError as error:
         raise _invalid(error) from None
 
@@ -247,22 +258,9 @@ def parse_form(
 ) -> tuple[BaseModel, dict[str, FileStorage]]:
     if request.mimetype != "multipart/form-data":
         raise HttpError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
-    if request.content_length is None or request.content_length > limit:
-        raise HttpError(
-            413 if request.content_length else 411,
-            "payload_too_large" if request.content_length else "length_required",
-            f"Send a Content-Length of at most {limit} bytes.",
-        )
-    request.max_content_length = limit
     # Text fields are names and addresses; werkzeug refuses a larger one (and more than 1000
-    # parts) with RequestEntityTooLarge while parsing.
-    request.max_form_memory_size = _MAX_FORM_FIELD_BYTES
-    try:
-        request.files  # noqa: B018 - parses the whole form, within the limits set above
-    except RequestEntityTooLarge:
-        raise HttpError(
-            413, "payload_too_large", "A form field or the form is too large."
-        ) from None
+    # parts) while parsing.
+    bodies.parse_multipart(request, limit, _MAX_FORM_FIELD_BYTES)
     unexpected = sorted(set(request.files) - set(files))
     if unexpected:
         raise HttpError(
@@ -286,6 +284,8 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
         allow = spec.method
         raise HttpError(405, "method_not_allowed", f"Use {allow}.", headers={"Allow": allow})
     caller = authenticate(request) if spec.authenticated else None
+    if not spec.reads_body:
+        bodies.refuse_body(request)
     arguments: dict[str, Any] = {}
     # An endpoint may accept JSON and a multipart form (photo-upload): the handler then gets
     # either ``body`` or ``form`` and ``files``, by the request's content type.
@@ -306,15 +306,52 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
         arguments["form"], arguments["files"] = parse_form(
             request, spec.form, spec.files, spec.max_bytes
         )
-    reply = handler(caller, **arguments) if caller is not None else handler(**arguments)
-    if isinstance(reply.body, Raw):
-        return Response(reply.body.content, reply.status, content_type=reply.body.content_type)
-    return Response(reply.body.model_dump_json(), reply.status, content_type=_JSON)
+
+    def run() -> tuple[int, bytes | str, str]:
+        reply = handler(caller, **arguments) if caller is not None else handler(**arguments)
+        if isinstance(reply.body, Raw):
+            return reply.status, reply.body.content, reply.body.content_type
+        return reply.status, reply.body.model_dump_json(), _JSON
+
+    key = request.headers.get(idempotency.HEADER) if spec.idempotent else None
+    if key is None:
+        status, body, content_type = run()
+        return Response(body, status, content_type=content_type)
+    # Only authenticated JSON endpoints are declared idempotent: the key is the caller's.
+    assert caller is not None
+
+    def run_json() -> tuple[int, str]:
+        status, body, _ = run()
+        return status, body if isinstance(body, str) else body.decode()
+
+    outcome = idempotency.once(
+        caller.uid, key, idempotency.fingerprint(handler, arguments), run_json
+    )
+    response = Response(outcome.body, outcome.status, content_type=_JSON)
+    if outcome.replayed:
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
+    return response
+
+
+def _unavailable(error: DependencyUnavailable) -> Response:
+    outages.report(error.dependency, error)
+    return error_response(
+        503,
+        "unavailable",
+        "A service we depend on is down or busy; retry shortly.",
+        headers={"Retry-After": str(error.retry_after)},
+    )
 
 
 def _map_error(error: Exception) -> Response:
     if isinstance(error, HttpError):
         return error_response(error.status, error.code, error.message, error.details, error.headers)
+    if isinstance(error, bodies.BodyRefused):
+        return error_response(error.status, error.code, error.message, error.details)
+    if isinstance(error, idempotency.Refused):
+        return error_response(error.status, error.code, error.message, headers=error.headers)
+    if isinstance(error, DependencyUnavailable):
+        return _unavailable(error)
     if isinstance(error, RateLimited):
         return error_response(
             429, error.code, error.message, headers={"Retry-After": str(error.retry_after)}
@@ -324,11 +361,6 @@ def _map_error(error: Exception) -> Response:
     if isinstance(error, DataRejected):
         log.warning("the database refused a value: %s", error)
         return error_response(422, "invalid_value", "A value was not accepted.")
-    if isinstance(error, PoolExhausted | KeysUnavailable):
-        log.error("dependency unavailable: %s", error)
-        return error_response(
-            503, "unavailable", "Busy or degraded; retry shortly.", headers={"Retry-After": "2"}
-        )
     log.exception("unhandled error")
     return error_response(500, "internal", "Something went wrong on our side.")
 
@@ -348,6 +380,7 @@ def endpoint(
     required_files: tuple[str, ...] = (),
     authenticated: bool = True,
     media_type: str = _JSON,
+    idempotent: bool = False,
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(
         method,
@@ -363,6 +396,7 @@ def endpoint(
         required_files,
         authenticated,
         media_type,
+        idempotent,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:
@@ -373,6 +407,7 @@ def endpoint(
         @functools.wraps(handler)
         def entry(request: Request) -> Response:
             started = time.perf_counter()
+            outages.flush()
             trace_token = trace.set(
                 trace_from_headers(
                     request.headers.get("X-Cloud-Trace-Context"), request.headers.get("traceparent")
@@ -404,6 +439,7 @@ def endpoint(
                 )
                 return result
             finally:
+                bodies.leave_unread(request)
                 logs.unbind(context_token)
                 trace.reset(trace_token)
 

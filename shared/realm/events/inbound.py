@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from realm import outages
 from realm.config import settings
+from realm.errors import DependencyUnavailable
 from realm.logs import log
 
 if TYPE_CHECKING:
@@ -128,5 +130,31 @@ def acknowledge_non_event(subscriber: str) -> Callable[[Exception], tuple[str, i
             extra={"fields": {"subscriber": subscriber}},
         )
         return "", 204
+
+    return handler
+
+
+def redeliver_on_failure(subscriber: str) -> Callable[[Exception], tuple[str, int]]:
+    """An error handler for what an event function raises so that Pub/Sub delivers the event
+    again (a dependency down, a bug). Without it functions-framework (Flask) logs each failure
+    as a multi-line traceback on stderr: during a long Firestore outage, one per delivery.
+    With it, a dependency failure is one JSON line, repeats summarised (``realm.outages``), and
+    anything else one JSON line with its stack trace as a field. The answer is a 5xx, which
+    Pub/Sub takes as "not delivered"."""
+
+    def handler(error: Exception) -> tuple[str, int]:
+        fields = {"subscriber": subscriber}
+        if isinstance(error, DependencyUnavailable):
+            outages.report(error.dependency, error, fields)
+            return "", 503
+        log.error(
+            "%s failed; Pub/Sub will deliver the event again: %s: %s",
+            subscriber,
+            type(error).__name__,
+            error,
+            exc_info=error,
+            extra={"fields": fields},
+        )
+        return "", 500
 
     return handler

@@ -38,6 +38,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from realm import logs
 from realm.config import settings
+from realm.db import guard
+from realm.errors import DependencyUnavailable
 from realm.events import fanout, inbound
 from realm.logs import log
 from realm.process import PerKey
@@ -280,30 +282,44 @@ class Feed(Protocol):
 
 
 FIRESTORE_BATCH_LIMIT = 500
-# Every Firestore call is bounded: a stuck write fails the delivery, and Pub/Sub retries it.
-FIRESTORE_TIMEOUT_SECONDS = 20.0
+
+
+class FeedUnavailable(DependencyUnavailable):
+    """Firestore failed or did not answer within ``REALM_FIRESTORE_TIMEOUT_SECONDS``."""
+
+    dependency = "firestore"
 
 
 class FirestoreFeed:
+    """Each write is bounded: one attempt by ``REALM_FIRESTORE_TIMEOUT_SECONDS``, and retries of
+    transient errors within the same time in all; then ``FeedUnavailable``, and the event
+    function fails so that Pub/Sub delivers the event again later."""
+
     name = "firestore"
 
     def __init__(self, project_id: str) -> None:
+        from google.api_core.retry import Retry
         from google.cloud import firestore
 
         self._client = firestore.Client(project=project_id)
+        self._timeout = settings.bounds.firestore_seconds
+        self._retry = Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=self._timeout)
 
     def _collection(self, auth_uid: str) -> Any:
         return self._client.collection("users").document(auth_uid).collection("notifications")
 
     def add(self, auth_uid: str, notification_id: str, notification: Notification) -> bool:
-        from google.api_core.exceptions import AlreadyExists
+        from google.api_core import exceptions as api
 
+        guard.outside_call("firestore.create")
         try:
             self._collection(auth_uid).document(notification_id).create(
-                notification.document(), timeout=FIRESTORE_TIMEOUT_SECONDS
+                notification.document(), retry=self._retry, timeout=self._timeout
             )
-        except AlreadyExists:
+        except api.AlreadyExists:
             return False
+        except (api.GoogleAPICallError, api.RetryError) as error:
+            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
         return True
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
@@ -313,19 +329,22 @@ class FirestoreFeed:
         the event wrote it and stopped before recording that, or a concurrent delivery did.
         Then each is created on its own, and those that exist count as done.
         """
-        from google.api_core.exceptions import AlreadyExists
+        from google.api_core import exceptions as api
 
         if len(items) > FIRESTORE_BATCH_LIMIT:
             raise ValueError(f"at most {FIRESTORE_BATCH_LIMIT} documents per batch")
+        guard.outside_call("firestore.batch")
         batch = self._client.batch()
         for auth_uid, notification_id, notification in items:
             batch.create(
                 self._collection(auth_uid).document(notification_id), notification.document()
             )
         try:
-            batch.commit(timeout=FIRESTORE_TIMEOUT_SECONDS)
-        except AlreadyExists:
+            batch.commit(retry=self._retry, timeout=self._timeout)
+        except api.AlreadyExists:
             return sum(self.add(*item) for item in items)
+        except (api.GoogleAPICallError, api.RetryError) as error:
+            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
         return len(items)
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -356,6 +375,7 @@ class LocalFeed:
         return sqlite3.connect(self.path, timeout=10)
 
     def add(self, auth_uid: str, notification_id: str, notification: Notification) -> bool:
+        guard.outside_call("local-feed.add")  # the stand-in for Firestore keeps its rule
         document = notification.document()
         document["created_at"] = notification.created_at.isoformat()
         with self._connect() as conn:
@@ -368,6 +388,7 @@ class LocalFeed:
         return created
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
+        guard.outside_call("local-feed.add_many")
         rows = []
         for auth_uid, notification_id, notification in items:
             document = notification.document()

@@ -4,9 +4,18 @@ change.
 
 Publishing happens after commit, and never fails the request that wrote the event:
 ``publish_committed(events)`` runs in the request that wrote them, bounded
-(``COMMIT_PUBLISH_BUDGET_SECONDS`` in all), with a single attempt per event. After a failure it
+(``REALM_PUBLISH_TIMEOUT_SECONDS`` in all), with a single attempt per event. After a failure it
 stops trying for ``BACKOFF_SECONDS``: while Pub/Sub is down, requests are not slowed down one by
 one, and relay-outbox (``realm.events.relay``) catches up with what is left.
+
+Both paths publish the same way, with no database connection held while Pub/Sub is called
+(docs/decisions/0022): :func:`claim` takes pending rows for a lease in one statement (``FOR
+UPDATE SKIP LOCKED`` inside it, so concurrent claimers split the rows instead of waiting), the
+publisher is called holding nothing, and :func:`record_attempts` records each outcome in a
+second short transaction. A claimed row is skipped by every other publisher until its lease
+ends, and the lease outlasts the publish's own deadline: no row is published by two publishers
+at the same moment. A publisher that dies mid-publish leaves its rows claimed until the lease
+ends; then the relay publishes them (again, perhaps: delivery is at least once).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from realm import db
+from realm.config import settings
 from realm.events import publishing
 from realm.events.publishing import Message, Publisher
 from realm.logs import log
@@ -116,36 +126,97 @@ def transaction() -> Iterator[OutboxTx]:
             log.exception("publishing after commit failed; relay-outbox will publish later")
 
 
-# -- publishing right after commit ----------------------------------------------------------
+# -- claiming, publishing, recording ------------------------------------------------------------
 
-COMMIT_PUBLISH_BUDGET_SECONDS = 2.0
 BACKOFF_SECONDS = 15.0
+# A claim outlasts the publish it is for by this much, so that it cannot end while the
+# publisher is still waiting for Pub/Sub's answer.
+LEASE_MARGIN_SECONDS = 10.0
 
 _backoff_until = 0.0
 _backoff_lock = threading.Lock()
 
+_CLAIM = (
+    "UPDATE outbox SET claimed_by = :token,"
+    " claimed_until = now() + make_interval(secs => :lease)"
+    " WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE published_at IS NULL"
+    "   AND (claimed_until IS NULL OR claimed_until < now()) AND {which}"
+    "   ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED))"
+    " RETURNING id, topic, message"
+)
+_PENDING_AFTER = (
+    "id > :after AND (attempts < :free OR last_attempt_at < now() - make_interval(secs =>"
+    " LEAST(power(2, attempts - :free + 1), :most)))"
+)
+_THESE_EVENTS = "event_id = ANY(CAST(:ids AS uuid[]))"
 
-def record_attempts(tx: db.Tx, ids: Sequence[int], errors: Sequence[str | None]) -> tuple[int, int]:
-    """Marks published rows, records failed attempts; returns (published, failed)."""
-    published = [row_id for row_id, error in zip(ids, errors, strict=True) if error is None]
+
+@dataclass(frozen=True)
+class Claim:
+    """Rows claimed by one publisher (``token``), oldest first."""
+
+    token: uuid.UUID
+    rows: list[dict[str, Any]]
+
+    @property
+    def ids(self) -> list[int]:
+        return [int(row["id"]) for row in self.rows]
+
+
+def claim(
+    lease_seconds: float,
+    *,
+    event_ids: Sequence[str] | None = None,
+    after: int = 0,
+    limit: int = 500,
+    free_attempts: int = 3,
+    most_backoff_seconds: int = 300,
+) -> Claim:
+    """Claims pending rows for ``lease_seconds``: the given events, or the oldest after
+    ``after`` that are not backing off (a row that failed ``free_attempts`` times waits 2, 4,
+    8 … seconds, at most ``most_backoff_seconds``, between attempts). One statement, so the row
+    locks last only as long as it does."""
+    token = uuid.uuid4()
+    params: dict[str, Any] = {"token": token, "lease": lease_seconds, "n": limit}
+    if event_ids is not None:
+        sql = _CLAIM.format(which=_THESE_EVENTS)
+        params["ids"] = list(event_ids)
+    else:
+        sql = _CLAIM.format(which=_PENDING_AFTER)
+        params.update(after=after, free=free_attempts, most=most_backoff_seconds)
+    with db.reading() as tx:
+        rows = tx.all(sql, **params)
+    rows.sort(key=lambda row: int(row["id"]))
+    return Claim(token, rows)
+
+
+def record_attempts(claimed: Claim, errors: Sequence[str | None]) -> tuple[int, int]:
+    """Marks published rows, records failed attempts and releases the claim; returns
+    (published, failed). A row is marked published whoever holds it now (it *was* published);
+    a failure is recorded only while the row is still ours."""
+    published = [row_id for row_id, error in zip(claimed.ids, errors, strict=True) if error is None]
     failed: dict[str, list[int]] = defaultdict(list)
-    for row_id, error in zip(ids, errors, strict=True):
+    for row_id, error in zip(claimed.ids, errors, strict=True):
         if error is not None:
             failed[error].append(row_id)
-    if published:
-        tx.execute(
-            "UPDATE outbox SET published_at = now(), attempts = attempts + 1,"
-            " last_attempt_at = now(), last_error = NULL"
-            " WHERE id = ANY(CAST(:ids AS bigint[]))",
-            ids=published,
-        )
-    for error, row_ids in failed.items():
-        tx.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = now(), last_error = :e"
-            " WHERE id = ANY(CAST(:ids AS bigint[]))",
-            ids=row_ids,
-            e=error,
-        )
+    with db.transaction() as tx:
+        if published:
+            tx.execute(
+                "UPDATE outbox SET published_at = now(), attempts = attempts + 1,"
+                " last_attempt_at = now(), last_error = NULL,"
+                " claimed_by = NULL, claimed_until = NULL"
+                " WHERE id = ANY(CAST(:ids AS bigint[])) AND published_at IS NULL",
+                ids=published,
+            )
+        for error, row_ids in failed.items():
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = now(),"
+                " last_error = :e, claimed_by = NULL, claimed_until = NULL"
+                " WHERE id = ANY(CAST(:ids AS bigint[])) AND claimed_by = :token",
+                ids=row_ids,
+                e=error,
+                token=claimed.token,
+            )
     return len(published), sum(len(row_ids) for row_ids in failed.values())
 
 
@@ -172,8 +243,8 @@ def _back_off() -> None:
 def publish_committed(events: Sequence[Event], publisher: Publisher | None = None) -> None:
     """Publishes events whose transaction has just committed. Bounded in time; never raises:
     whatever is not published here stays pending in the outbox for the relay."""
+    budget = settings.bounds.publish_seconds
     started = time.monotonic()
-    deadline = started + COMMIT_PUBLISH_BUDGET_SECONDS
     event_ids = [str(event.event_id) for event in events]
     try:
         if backing_off():
@@ -184,23 +255,17 @@ def publish_committed(events: Sequence[Event], publisher: Publisher | None = Non
             )
             return
         publisher = publisher or publishing.default()
-        with db.transaction() as tx:
-            rows = tx.all(
-                "SELECT id, topic, message FROM outbox"
-                " WHERE event_id = ANY(CAST(:ids AS uuid[])) AND published_at IS NULL"
-                " ORDER BY id FOR UPDATE SKIP LOCKED",
-                ids=event_ids,
-            )
-            if not rows:
-                return
-            errors = publisher.publish(messages(rows), deadline=deadline, patient=False)
-            published, failed = record_attempts(tx, [row["id"] for row in rows], errors)
+        claimed = claim(budget + LEASE_MARGIN_SECONDS, event_ids=event_ids, limit=len(events))
+        if not claimed.rows:
+            return  # a relay has them already
+        errors = publisher.publish(messages(claimed.rows), deadline=started + budget, patient=False)
+        published, failed = record_attempts(claimed, errors)
         if failed:
             _back_off()
             log.warning(
                 "published %d of %d event(s); the rest wait in the outbox: %s",
                 published,
-                len(rows),
+                len(claimed.rows),
                 next(error for error in errors if error),
                 extra={"fields": {"event_ids": event_ids, "publisher": publisher.name}},
             )
@@ -213,5 +278,5 @@ def publish_committed(events: Sequence[Event], publisher: Publisher | None = Non
         )
     finally:
         elapsed = time.monotonic() - started
-        if elapsed > COMMIT_PUBLISH_BUDGET_SECONDS + 0.5:
+        if elapsed > budget + 0.5:
             log.warning("publishing after commit took %.2fs", elapsed)

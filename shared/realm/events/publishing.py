@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from realm.config import settings
+from realm.db import guard
 from realm.process import PerKey
 
 # topic → the event function that consumes it (deployed name, served locally at /<name>).
@@ -115,6 +116,7 @@ class PubSubPublisher:
     ) -> list[str | None]:
         from google.api_core.retry import Retry
 
+        guard.outside_call("pubsub.publish")
         budget = max(0.05, deadline - time.monotonic())
         retry: Any = (
             Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=budget) if patient else None
@@ -180,6 +182,7 @@ class LocalPushPublisher:
     def publish(
         self, messages: Sequence[Message], *, deadline: float, patient: bool
     ) -> list[str | None]:
+        guard.outside_call("local-push.publish")
         results: list[str | None] = []
         for message in messages:
             remaining = deadline - time.monotonic()
@@ -219,6 +222,7 @@ class UnconfiguredPublisher:
     def publish(
         self, messages: Sequence[Message], *, deadline: float, patient: bool
     ) -> list[str | None]:
+        guard.outside_call("publish")
         return ["no publisher in this process (no PUBSUB_EMULATOR_HOST, no local server)"] * len(
             messages
         )

@@ -1,12 +1,12 @@
 """relay-outbox: publishing whatever the requests left pending in the outbox.
 
 Requests publish their own events right after commit (``outbox.publish_committed``); the relay
-is the other path, and both work the same way: lock the pending rows with ``FOR UPDATE SKIP
-LOCKED``, publish them while holding the lock, and in the same transaction mark each one
-published or record the attempt and its error. The lock is what keeps two relays (or a relay and
-a request) from publishing the same row at the same moment; a crash between publish and commit
-can still publish a row twice, which is why delivery is at least once and every subscriber is
-idempotent on ``event_id``.
+is the other path, and both work the same way (``realm.events.outbox``): claim pending rows for
+a lease in one short statement, publish them holding no database connection, then mark each one
+published or record the attempt and its error in another short transaction. The claim is what
+keeps two relays (or a relay and a request) from publishing the same row at the same moment; a
+crash between publish and record can still publish a row twice, which is why delivery is at
+least once and every subscriber is idempotent on ``event_id``.
 
 ``run()`` is one pass over the pending rows, oldest first, in batches, until none are left or
 its time budget is spent.
@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realm import db
+from realm.config import settings
 from realm.events import outbox, publishing
 from realm.events.publishing import Publisher
 from realm.logs import log
 
 BATCH_SIZE = 500
 RUN_BUDGET_SECONDS = 45.0  # Cloud Scheduler calls every minute; a run ends before the next.
-BATCH_PUBLISH_SECONDS = 20.0  # a batch not accepted by then is recorded as failed
 # A row that keeps failing (a poison message) steps aside: after this many attempts it is
 # retried only after 2, 4, 8 … seconds, at most MAX_BACKOFF_SECONDS, so that a batch of such
 # rows cannot end every run before the healthy rows behind it are reached.
@@ -73,25 +73,22 @@ def run(
     publisher = publisher or publishing.default()
     report = RelayReport()
     after = 0
+    # A batch not accepted by Pub/Sub within this is recorded as failed.
+    batch_seconds = settings.bounds.relay_publish_seconds
     while time.monotonic() < end:
-        with db.transaction() as tx:
-            rows = tx.all(
-                "SELECT id, topic, message FROM outbox"
-                " WHERE published_at IS NULL AND id > :after"
-                "   AND (attempts < :free OR last_attempt_at < now() - make_interval(secs =>"
-                "        LEAST(power(2, attempts - :free + 1), :most)))"
-                " ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
-                after=after,
-                n=batch_size,
-                free=RETRIES_BEFORE_BACKOFF,
-                most=MAX_BACKOFF_SECONDS,
-            )
-            if not rows:
-                break
-            after = rows[-1]["id"]
-            deadline = min(end, time.monotonic() + BATCH_PUBLISH_SECONDS)
-            errors = publisher.publish(outbox.messages(rows), deadline=deadline, patient=True)
-            published, failed = outbox.record_attempts(tx, [row["id"] for row in rows], errors)
+        claimed = outbox.claim(
+            batch_seconds + outbox.LEASE_MARGIN_SECONDS,
+            after=after,
+            limit=batch_size,
+            free_attempts=RETRIES_BEFORE_BACKOFF,
+            most_backoff_seconds=MAX_BACKOFF_SECONDS,
+        )
+        if not claimed.rows:
+            break
+        after = claimed.ids[-1]
+        deadline = min(end, time.monotonic() + batch_seconds)
+        errors = publisher.publish(outbox.messages(claimed.rows), deadline=deadline, patient=True)
+        published, failed = outbox.record_attempts(claimed, errors)
         report.batches += 1
         report.published += published
         report.failed += failed

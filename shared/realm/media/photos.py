@@ -6,11 +6,15 @@ The upload path (``photo-upload``, ``signup``):
    :func:`accept`): the size (``REALM_MAX_UPLOAD_BYTES`` → 413), the type by content (JPEG, PNG,
    WebP, and HEIC when pillow-heif is installed → 415 otherwise), the pixel count declared in the
    header (``REALM_MAX_IMAGE_PIXELS`` → 422, no pixels decoded), a cheap integrity check (→ 422).
-2. ``realm.people.profile`` (``set_photo``, ``sign_up``) calls :func:`attach` under
-   :func:`deleted_on_failure`: the original is written to the media store, then one transaction
-   inserts the ``photos`` row (``processing``), makes it the user's profile photo and adds the
-   ``photo-uploaded`` event. If anything fails, the original is deleted again, so a rejected or
-   failed upload leaves neither object nor row.
+2. ``realm.people.profile`` (``set_photo``, ``sign_up``) writes the original to the media store
+   with :func:`store_original`, holding no database connection (docs/decisions/0021), and then,
+   under :func:`deleted_on_failure`, one transaction records (:func:`record`) the ``photos``
+   row (``processing``), makes it the user's profile photo and adds the ``photo-uploaded`` event.
+   If that transaction fails, the original is deleted again, so a rejected or failed upload
+   leaves neither object nor row. An original can still be left behind without a row (the
+   process dies between the two steps, or storage fails the delete too): such an orphan is
+   harmless, because nothing refers to it, nothing serves it (only the sanitized images of a
+   ``ready`` row are ever served), and the bucket is private.
 
 make-thumbnail (:func:`handle_uploaded`) renders the sanitized images and marks the photo
 ``ready`` (or ``rejected`` with a reason), idempotently on the event's id.
@@ -139,27 +143,38 @@ def accept(data: bytes) -> Upload:
     return Upload(data, inspected, hashlib.sha256(data).hexdigest())
 
 
+@dataclass(frozen=True)
+class Stored:
+    """An original in the media store, not yet recorded."""
+
+    photo_id: uuid.UUID
+    key: str
+
+
+def store_original(store: storage.MediaStore, user_id: int, upload: Upload) -> Stored:
+    """Writes the original under a new photo id. Call it holding no database connection."""
+    photo_id = uuid.uuid4()
+    key = storage.original_key(user_id, photo_id)
+    store.put(key, upload.data, upload.image.content_type)
+    return Stored(photo_id, key)
+
+
 @contextmanager
-def deleted_on_failure(store: storage.MediaStore) -> Iterator[list[str]]:
-    """Objects whose keys are added to the list are deleted if the block fails."""
-    written: list[str] = []
+def deleted_on_failure(store: storage.MediaStore, stored: Stored) -> Iterator[None]:
+    """Deletes the stored original if the block (the transaction recording it) fails, unless
+    the connection was lost during COMMIT: then the row may exist, and the object must stay."""
     try:
-        yield written
-    except BaseException:
-        for key in written:
-            with suppress(Exception):
-                store.delete(key)
+        yield
+    except BaseException as error:
+        if not (isinstance(error, db.DatabaseUnavailable) and error.commit_unknown):
+            with suppress(Exception):  # best effort: an orphan left here is harmless
+                store.delete(stored.key)
         raise
 
 
-def attach(
-    tx: outbox.OutboxTx, store: storage.MediaStore, written: list[str], user_id: int, upload: Upload
-) -> uuid.UUID:
-    """Stores the original and records the photo as the user's profile photo, with its event."""
-    photo_id = uuid.uuid4()
-    key = storage.original_key(user_id, photo_id)
-    written.append(key)
-    store.put(key, upload.data, upload.image.content_type)
+def record(tx: outbox.OutboxTx, user_id: int, stored: Stored, upload: Upload) -> uuid.UUID:
+    """Records the stored original as the user's profile photo, with its event."""
+    photo_id, key = stored.photo_id, stored.key
     tx.execute(
         "INSERT INTO photos (id, owner_id, content_type, bytes, sha256, original_key)"
         " VALUES (:id, :owner, :type, :bytes, :sha, :key)",

@@ -20,16 +20,21 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from realm.config import Settings, settings
+from realm.db import guard
+from realm.errors import DependencyUnavailable
 from realm.media import urls
 from realm.process import Once
 
 if TYPE_CHECKING:
     from google.cloud.storage import Bucket
+
+T = TypeVar("T")
 
 # The emulator's bucket when REALM_MEDIA_BUCKET is not set.
 LOCAL_BUCKET = "realm-local-media"
@@ -37,6 +42,27 @@ LOCAL_BUCKET = "realm-local-media"
 
 class ObjectMissing(Exception):
     """No object under this key."""
+
+
+class StoreUnavailable(DependencyUnavailable):
+    """Cloud Storage refused, failed or did not answer within the storage bounds."""
+
+    dependency = "cloud-storage"
+
+
+def _unavailable(error: Exception) -> StoreUnavailable | None:
+    """The ``StoreUnavailable`` that a client library error means, or None for a bug."""
+    from google.api_core import exceptions as api
+    from google.auth.exceptions import TransportError
+    from requests.exceptions import RequestException
+
+    if isinstance(error, RequestException | TransportError | api.RetryError | OSError):
+        return StoreUnavailable(f"{type(error).__name__}: {error}"[:300])
+    if isinstance(error, api.GoogleAPICallError) and not isinstance(error, api.NotFound):
+        # 5xx and 429 are outages; a 401/403 is a misconfigured deployment, which the app
+        # can do nothing about either: all are "retry later" to it, and the log says which.
+        return StoreUnavailable(f"{type(error).__name__}: {error}"[:300])
+    return None
 
 
 class MediaStore(Protocol):
@@ -60,31 +86,69 @@ def _check_key(key: str) -> str:
 
 
 class CloudStorage:
-    """A bucket in Cloud Storage (or the storage emulator)."""
+    """A bucket in Cloud Storage (or the storage emulator).
+
+    Every call is bounded: each attempt by ``REALM_STORAGE_TIMEOUT_SECONDS`` (connect and
+    read), retries of transient errors by ``REALM_STORAGE_RETRY_SECONDS`` in all (the client's
+    own default retries for two minutes: that was the 200 s upload of issue 12). Uploads are
+    retried too: a key is written once, with the same bytes, so a retry cannot do harm.
+    Failures are ``StoreUnavailable`` (→ 503).
+    """
 
     def __init__(self, bucket: str, project: str | None = None) -> None:
         from google.cloud import storage
+        from google.cloud.storage.retry import DEFAULT_RETRY
 
         self.bucket_name = bucket
         self._bucket: Bucket = storage.Client(project=project).bucket(bucket)
+        bounds = settings.bounds
+        self._timeout = (bounds.storage_seconds, bounds.storage_seconds)
+        self._retry = (
+            DEFAULT_RETRY.with_timeout(bounds.storage_retry_seconds)
+            if bounds.storage_retry_seconds > 0
+            else None
+        )
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        guard.outside_call(f"storage.{what}")
+        try:
+            return call()
+        except Exception as error:
+            down = _unavailable(error)
+            if down is not None:
+                raise down from error
+            raise
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         blob = self._bucket.blob(_check_key(key))
         # Objects never change once written (keys carry the photo id): caches may keep them.
         blob.cache_control = "private, max-age=31536000, immutable"
-        blob.upload_from_string(data, content_type=content_type)
+        self._call(
+            "put",
+            lambda: blob.upload_from_string(
+                data, content_type=content_type, timeout=self._timeout, retry=self._retry
+            ),
+        )
 
     def get(self, key: str) -> bytes:
         from google.api_core.exceptions import NotFound
 
+        blob = self._bucket.blob(_check_key(key))
         try:
-            data: bytes = self._bucket.blob(_check_key(key)).download_as_bytes()
+            data: bytes = self._call(
+                "get", lambda: blob.download_as_bytes(timeout=self._timeout, retry=self._retry)
+            )
         except NotFound:
             raise ObjectMissing(key) from None
         return data
 
     def content_type(self, key: str) -> str:
-        blob = self._bucket.get_blob(_check_key(key))
+        blob = self._call(
+            "content_type",
+            lambda: self._bucket.get_blob(
+                _check_key(key), timeout=self._timeout, retry=self._retry
+            ),
+        )
         if blob is None:
             raise ObjectMissing(key)
         return str(blob.content_type or "application/octet-stream")
@@ -92,11 +156,20 @@ class CloudStorage:
     def delete(self, key: str) -> None:
         from google.api_core.exceptions import NotFound
 
+        blob = self._bucket.blob(_check_key(key))
         with suppress(NotFound):
-            self._bucket.blob(_check_key(key)).delete()
+            self._call("delete", lambda: blob.delete(timeout=self._timeout, retry=self._retry))
 
     def keys(self, prefix: str) -> list[str]:
-        return sorted(blob.name for blob in self._bucket.list_blobs(prefix=prefix))
+        return self._call(
+            "keys",
+            lambda: sorted(
+                blob.name
+                for blob in self._bucket.list_blobs(
+                    prefix=prefix, timeout=self._timeout, retry=self._retry
+                )
+            ),
+        )
 
 
 class LocalDirectory:
@@ -108,6 +181,8 @@ class LocalDirectory:
         self.root = root
 
     def _path(self, key: str) -> Path:
+        # The stand-in for Cloud Storage keeps its rule: no connection held across it.
+        guard.outside_call("storage")
         return self.root / _check_key(key)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
@@ -138,6 +213,7 @@ class LocalDirectory:
         Path(str(path) + self._TYPE_SUFFIX).unlink(missing_ok=True)
 
     def keys(self, prefix: str) -> list[str]:
+        guard.outside_call("storage.keys")
         if not self.root.is_dir():
             return []
         found = (

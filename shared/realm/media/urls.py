@@ -25,8 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from realm import outages
 from realm.config import Settings, settings
-from realm.logs import log
+from realm.db import guard
+from realm.errors import DependencyUnavailable
 from realm.process import Once
 
 SIZES = ("display", "512", "128")
@@ -39,8 +41,13 @@ _PARALLEL_SIGNING = 8
 SignBytes = Callable[[bytes], bytes]
 
 
-class SigningUnavailable(Exception):
-    """IAM could not sign (down, or the account lacks roles/iam.serviceAccountTokenCreator)."""
+class SigningUnavailable(DependencyUnavailable):
+    """IAM could not sign (down, or the account lacks roles/iam.serviceAccountTokenCreator).
+
+    Responses are still given without the URLs (``urls_for``); it is a 503 only where a URL
+    is the whole answer."""
+
+    dependency = "iam-signblob"
 
 
 def _quote(value: str, safe: str = "~") -> str:
@@ -139,12 +146,18 @@ class SignedUrls:
         return url
 
     def url(self, key: str) -> str:
+        # Checked even when the URL is cached: whether a call is made must not decide whether
+        # a held connection is noticed.
+        guard.outside_call("iam.signBlob")
         start = self._window_start()
         return self._cached(key, start) or self._sign_and_keep(key, start)
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Signs the keys not yet cached concurrently: a cold list page costs one round trip
         to IAM rather than one per photo."""
+        # Here, in the request's thread: the worker threads below hold no connection whatever
+        # the request holds.
+        guard.outside_call("iam.signBlob")
         start = self._window_start()
         missing = sorted({key for key in keys if self._cached(key, start) is None})
         if len(missing) <= 1:
@@ -164,10 +177,12 @@ class LocalUrls:
         self.base_url = base_url.rstrip("/")
 
     def url(self, key: str) -> str:
+        guard.outside_call("urls")  # the stand-in for signing keeps its rule
         return f"{self.base_url}/media/{_quote(key, safe='/~')}"
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Nothing to do: local URLs cost nothing."""
+        guard.outside_call("urls")
 
 
 def _iam_signer(config: Settings) -> tuple[str, SignBytes]:
@@ -180,7 +195,16 @@ def _iam_signer(config: Settings) -> tuple[str, SignBytes]:
     auth: Any = google.auth
     credentials, _ = auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     transport: Any = google.auth.transport.urllib3
-    request = transport.Request(urllib3.PoolManager())
+    # signBlob (and the metadata server's token) within REALM_SIGNING_TIMEOUT_SECONDS per
+    # attempt, one retry: the library sends no timeout of its own, and urllib3's default is
+    # to wait for ever.
+    bound = config.bounds.signing_seconds
+    request = transport.Request(
+        urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=bound, read=bound),
+            retries=urllib3.Retry(total=1, backoff_factor=0.2),
+        )
+    )
     email = config.signer_email or getattr(credentials, "service_account_email", None)
     if not email or email == "default":
         # Compute Engine credentials learn their account's email from the metadata server.
@@ -221,7 +245,7 @@ def urls_for(keys: Mapping[str, str] | None) -> dict[str, str] | None:
         source = urls()
         return {name: source.url(keys[name]) for name in SIZES if name in keys}
     except SigningUnavailable as error:
-        log.error("photo URLs unavailable: %s", error)
+        outages.report(error.dependency, error)  # once per burst, not per photo
         return None
 
 

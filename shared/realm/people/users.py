@@ -123,6 +123,18 @@ def id_for(tx: Tx, auth_uid: str) -> int:
     return int(user_id)
 
 
+def exists(tx: Tx, auth_uid: str) -> bool:
+    return tx.scalar("SELECT 1 FROM users WHERE auth_uid = :uid", uid=auth_uid) is not None
+
+
+def reserve_id(tx: Tx) -> int:
+    """A user id nobody else will get: a sign-up that stores a photo under
+    ``photos/{user_id}/…`` before the user's row exists takes its id this way. Run it in a
+    statement of its own: a sequence never rolls back, so an id reserved by a sign-up that then
+    fails is simply never used."""
+    return int(tx.scalar("SELECT nextval(pg_get_serial_sequence('users', 'id'))"))
+
+
 def sign_up(
     tx: Tx,
     auth_uid: str,
@@ -130,18 +142,23 @@ def sign_up(
     email: str,
     phone: str | None,
     handle: str | None = None,
+    *,
+    user_id: int | None = None,
 ) -> User:
     """Creates the caller's user with ``handle``, or one made from the display name.
 
     ``handle`` is canonical already (``handles.canonical``); taken, it is a 409 ``handle_taken``.
+    ``user_id``: an id from ``reserve_id``; by default the next one.
     """
     for candidate in [handle] if handle is not None else handles.candidates(display_name):
         try:
             # Only a handle clash is skipped here; any other clash (uid, email) raises.
-            user_id = tx.scalar(
-                "INSERT INTO users (auth_uid, display_name, email, phone, handle)"
-                " VALUES (:uid, :name, :email, :phone, :handle)"
+            created = tx.scalar(
+                "INSERT INTO users (id, auth_uid, display_name, email, phone, handle)"
+                " VALUES (COALESCE(CAST(:id AS bigint), nextval(pg_get_serial_sequence("
+                "   'users', 'id'))), :uid, :name, :email, :phone, :handle)"
                 " ON CONFLICT (handle) DO NOTHING RETURNING id",
+                id=user_id,
                 uid=auth_uid,
                 name=display_name,
                 email=email,
@@ -152,8 +169,8 @@ def sign_up(
             if clash.constraint == "users_email_key":
                 raise EmailTaken() from None
             raise AlreadySignedUp() from None
-        if user_id is not None:
-            return get(tx, int(user_id))
+        if created is not None:
+            return get(tx, int(created))
     raise HandleTaken()
 
 
