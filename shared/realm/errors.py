@@ -98,6 +98,13 @@ class UserNotFound(NotFound):
     default_message = "No such user."
 
 
+class LinkNotFound(NotFound):
+    """Every kind of bad invite-link token answers this, and only this (DESIGN §12)."""
+
+    code = "link_not_found"
+    default_message = "This invite link does not work."
+
+
 class SignupRequired(Forbidden):
     code = "signup_required"
     default_message = "Sign up before using the app."
@@ -146,6 +153,16 @@ class TooFarAhead(RuleViolation):
 class SelfInvite(RuleViolation):
     code = "self_invite"
     default_message = "A host cannot invite themselves."
+
+
+class SelfBlock(RuleViolation):
+    code = "self_block"
+    default_message = "You cannot block or unblock yourself."
+
+
+class ExpiresInPast(RuleViolation):
+    code = "expires_in_past"
+    default_message = "expires_at must be in the future."
 
 
 class InvalidBase64(RuleViolation):

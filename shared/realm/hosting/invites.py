@@ -20,6 +20,7 @@ from realm.errors import (
 )
 from realm.events import outbox
 from realm.events.outbox import OutboxTx
+from realm.people import blocks
 from realm.people.users import id_for
 
 Response = Literal["confirmed", "declined"]
@@ -69,7 +70,8 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
     if party["host_id"] != host_id:
         raise NotHost("Only the party's host can invite guests.")
     guest_uid = tx.scalar("SELECT auth_uid FROM users WHERE id = :id", id=guest_id)
-    if guest_uid is None:
+    # Someone who has blocked the host is, to the host, nobody (DESIGN §12).
+    if guest_uid is None or blocks.has_blocked(tx, guest_id, host_id):
         raise GuestNotFound()
     if guest_id == host_id:
         raise SelfInvite()
