@@ -77,6 +77,48 @@ locals {
       bucket_roles  = [], signs_urls = false, firestore = true
       max_instances = 10, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 60
     }
+    # People (DESIGN §12). Writes pool 1 (a request holds one connection, briefly); the rarely
+    # used ones (links, blocks) scale to 2 instances, find_users (a read path) to 5 with pool 2.
+    update_profile = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    find_users = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 5, concurrency = 16, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    match_contacts = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    create_invite_link = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    join_party = {
+      trigger       = "http", public = true, db = "write", publishes = ["invite-created"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    revoke_invite_link = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    block_user = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    unblock_user = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
     make_thumbnail = {
       trigger       = "pubsub", public = false, db = "write", publishes = [], subscribes = ["photo-uploaded"]
       bucket_roles  = ["roles/storage.objectUser"], signs_urls = false, firestore = false
@@ -90,12 +132,15 @@ locals {
   #   sum over db functions of max_instances x pool_size
   #     signup 5x2=10, photo_upload 5x2=10, create_party 5x2=10, create_invite 5x2=10,
   #     respond_invite 5x2=10, list_parties 10x4=40, me 10x2=20, relay_outbox 1x1=1,
-  #     make_thumbnail 5x1=5                                     (notify_guest: no database)
-  #   = 116 connections
+  #     make_thumbnail 5x1=5,
+  #     update_profile 3x1=3, find_users 5x2=10, match_contacts 3x1=3,
+  #     create_invite_link 2x1=2, join_party 3x2=6, revoke_invite_link 2x1=2,
+  #     block_user 2x1=2, unblock_user 2x1=2                     (notify_guest: no database)
+  #   = 146 connections
   #
   # which must stay within max_connections (200, a database flag in sql.tf) minus the reserved
   # 20 (superuser_reserved_connections and Cloud SQL maintenance, the migrate step, an operator):
-  # 116 <= 180. A precondition on the instance refuses a plan that breaks this, and
+  # 146 <= 180. A precondition on the instance refuses a plan that breaks this, and
   # tests/infra recomputes it. Requests beyond that wait at the instance limit (Cloud Run queues
   # them briefly, then answers 429) instead of exhausting PostgreSQL's connections, which would
   # fail every function at once. pool_size <= concurrency: a request holds one connection at most.

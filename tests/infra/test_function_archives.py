@@ -24,7 +24,7 @@ from deploy.imports import (
 )
 from tests.infra.conftest import function_folders
 
-READ_ONLY = ("me", "list-parties")
+READ_ONLY = ("me", "list-parties", "find-users")
 FORBIDDEN_ON_READ_PATH = {
     "google-cloud-pubsub",
     "google-cloud-storage",

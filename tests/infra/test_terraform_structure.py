@@ -10,7 +10,7 @@ import pytest
 
 from tests.infra.conftest import FUNCTIONS_DIR, ROOT, Terraform, block, function_folders
 
-READ_ONLY = ("me", "list_parties")
+READ_ONLY = ("me", "list_parties", "find_users")
 TOPICS = {"invite-created", "invite-responded", "photo-uploaded"}
 CLOUD_ENV = {
     "REALM_ENV",
