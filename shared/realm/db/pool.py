@@ -79,7 +79,14 @@ def _prepare(conn: CoreConnection) -> CoreConnection:
     # re-plans a prepared list query on every execution (its custom plan looks cheaper than
     # the generic one), which was a fifth of the list's time; every query here is driven by an
     # index whatever its parameters, so the generic plan is the right one.
-    conn.execute_simple("SET plan_cache_mode = force_generic_plan")
+    # A generic plan is costed without its parameters, and a query with a few correlated
+    # subqueries (find-users) can then look expensive enough for JIT compilation (25 ms, on
+    # every execution, of a 1 ms search) and for parallel workers (30 ms to start two). No
+    # query here reads enough rows to gain from either.
+    conn.execute_simple(
+        "SET plan_cache_mode = force_generic_plan; SET jit = off;"
+        " SET max_parallel_workers_per_gather = 0"
+    )
     return conn
 
 
