@@ -170,20 +170,34 @@ class TestPages:
         monkeypatch.setattr(search, "BUDGET", 10)
         for n in range(25):
             person(tx, f"sam{n:02d}", "Sam Common")
-        person(tx, "sam99", "Sam Rare")
+            person(tx, f"tom{n:02d}", "Tom Cox")
+        person(tx, "samcox", "Sam Cox")
 
         users, cursor, pages = [], None, 0
         while pages < 10:
-            # "sam" leads (the longest word); "r" matches only the last Sam's "rare".
-            page = search.find(tx, "uid-itsme", "sam r", limit=5, cursor=cursor)
+            # Both words start more terms than the budget: "sam" (the first) leads.
+            page = search.find(tx, "uid-itsme", "sam cox", limit=5, cursor=cursor)
             users += [user.handle for user in page.users]
             pages += 1
             cursor = page.next_cursor
             if cursor is None:
                 break
 
-        assert users == ["sam99"]
+        assert users == ["samcox"]
         assert pages == 3, "each page looked at ten terms of 'sam' at most"
+
+    def test_the_word_that_starts_fewer_terms_leads_a_query_of_several(
+        self, tx: Tx, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(search, "BUDGET", 10)
+        for n in range(25):
+            person(tx, f"sam{n:02d}", "Sam Common")
+        person(tx, "samrare", "Sam Rare")
+
+        page = search.find(tx, "uid-itsme", "sam r", limit=5)
+
+        assert [user.handle for user in page.users] == ["samrare"]
+        assert page.next_cursor is None, "'r' led: one term, no budget spent"
 
     @pytest.mark.parametrize(
         "cursor",

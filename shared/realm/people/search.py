@@ -35,12 +35,32 @@ _START: tuple[str | None, int, int] = (None, -1, 0)
 # page may then hold fewer users than asked for, with a cursor to look further.
 BUDGET = 1000
 
-_COMMON = f"""
-WITH me AS MATERIALIZED (SELECT id FROM users WHERE auth_uid = :uid),
-query AS MATERIALIZED (
+# One word: it leads. Several: the one that starts the fewest terms leads (counted up to the
+# budget, longer words first among equals), so that "lea kowal" reads Kowalskis, not every Léa;
+# after a cursor, the word that the cursor's term starts keeps leading, so pages follow on.
+_ONE_WORD_QUERY = """
     SELECT words[1] AS lead, array_remove(words, words[1]) AS others
     FROM (SELECT realm_query_words(:q) AS words) folded
-),
+"""
+_SEVERAL_WORDS_QUERY = """
+    SELECT words[1] AS lead, array_remove(words, words[1]) AS others
+    FROM (
+        SELECT array_agg(word ORDER BY
+            COALESCE(starts_with(:after_term, word), false) DESC,
+            (SELECT count(*) FROM (
+                -- ORDER BY: an index scan that stops at the budget, not a bitmap of all.
+                SELECT 1 FROM user_search_terms s
+                WHERE s.term >= word AND s.term < realm_prefix_end(word)
+                ORDER BY s.term LIMIT :budget
+            ) started),
+            n) AS words
+        FROM unnest(realm_query_words(:q)) WITH ORDINALITY AS given(word, n)
+    ) ranked
+"""
+
+_COMMON = f"""
+WITH me AS MATERIALIZED (SELECT id FROM users WHERE auth_uid = :uid),
+query AS MATERIALIZED (<query>),
 hidden AS MATERIALIZED (
     SELECT (SELECT id FROM me) || {blocks.hidden_ids_sql("(SELECT id FROM me)")} AS ids
 ),
@@ -98,7 +118,7 @@ ORDER BY found.kind = 'frontier', found.term IS NOT NULL, found.term, found.rank
 
 # Parameters (``params``): uid, q, handle (the query as an exact handle, or None), first_page,
 # after_term (None: from the start), after_rank, after_id, limit, and budget for SEVERAL_WORDS.
-ONE_WORD_SQL = f"""{_COMMON}
+ONE_WORD_SQL = f"""{_COMMON.replace("<query>", _ONE_WORD_QUERY)}
 matches AS (
     {_SCAN}
       AND {_OTHER_WORDS.format(row="t")}
@@ -111,24 +131,28 @@ found AS (
 )
 {_SHOW}"""
 
-SEVERAL_WORDS_SQL = f"""{_COMMON}
-candidates AS MATERIALIZED (
-    {_SCAN}
-    ORDER BY t.term, t.rank, t.user_id
-    LIMIT :budget
-),
+SEVERAL_WORDS_SQL = f"""{_COMMON.replace("<query>", _SEVERAL_WORDS_QUERY)}
 matches AS (
-    SELECT c.* FROM candidates c
+    SELECT c.* FROM (
+        {_SCAN}
+        ORDER BY t.term, t.rank, t.user_id
+        LIMIT :budget
+    ) c
     WHERE {_OTHER_WORDS.format(row="c")}
+    -- The order of the scan: the page stops reading as soon as it is full.
     ORDER BY c.term, c.rank, c.user_id
     LIMIT :limit
 ),
--- Where the next page starts when the budget ran out before the page was full.
+-- Where the next page starts when the budget ran out before the page was full: the last term
+-- the budget let us look at. Read only for a page that is not full (CASE: in this order).
 frontier AS (
-    SELECT * FROM candidates c
-    WHERE (SELECT count(*) FROM matches) < :limit AND (SELECT count(*) FROM candidates) >= :budget
-    ORDER BY c.term DESC, c.rank DESC, c.user_id DESC
-    LIMIT 1
+    SELECT t.* FROM (
+        {_SCAN}
+        ORDER BY t.term, t.rank, t.user_id
+        OFFSET :budget - 1
+        LIMIT 1
+    ) t
+    WHERE CASE WHEN (SELECT count(*) FROM matches) < :limit THEN true ELSE false END
 ),
 found AS (
     SELECT *, 'exact' AS kind FROM exact WHERE :first_page
