@@ -243,12 +243,12 @@ class TestWhoNeverAppears:
             search.find(tx, "uid-nobody", "zoe", limit=5)
 
 
-def test_the_terms_are_folded_by_the_database_the_same_way_for_users_and_queries(
+def test_users_terms_and_query_words_are_folded_by_the_same_sql(
     clean_db: None,
 ) -> None:
     with db.transaction() as tx:
         terms = tx.all("SELECT term, rank FROM realm_user_terms('zoe.m', 'Zoë O''Brien-Smith')")
-        words = tx.scalar("SELECT realm_query_words('  ZOË  o''b @zoe.m !! ')")
+        words = tx.scalar(search.QUERY_WORDS_SQL, q="  ZOË  o'b @zoe.m !! ")
 
     assert sorted((row["term"], row["rank"]) for row in terms) == [
         ("brien", 1),

@@ -35,14 +35,27 @@ _START: tuple[str | None, int, int] = (None, -1, 0)
 # page may then hold fewer users than asked for, with a cursor to look further.
 BUDGET = 1000
 
+# The words of the query: its space-separated parts, each folded as a handle's term is
+# (realm_search_key: no accents, lower case, letters and digits only), distinct, longest
+# first. Written out here rather than as a SQL function so that its plan is made once, with
+# the statement's (a SQL function with an aggregate is planned again at every call: 0.4 ms).
+QUERY_WORDS_SQL = """
+    SELECT COALESCE(array_agg(word ORDER BY length(word) DESC, first_at), CAST('{}' AS text[]))
+    FROM (
+        SELECT realm_search_key(chunk.text) AS word, min(chunk.n) AS first_at
+        FROM regexp_split_to_table(:q, '[[:space:]]+') WITH ORDINALITY AS chunk(text, n)
+        GROUP BY 1
+    ) AS given
+    WHERE word <> ''
+"""
 # One word: it leads. Several: the one that starts the fewest terms leads (counted up to the
 # budget, longer words first among equals), so that "lea kowal" reads Kowalskis, not every Léa;
 # after a cursor, the word that the cursor's term starts keeps leading, so pages follow on.
-_ONE_WORD_QUERY = """
+_ONE_WORD_QUERY = f"""
     SELECT words[1] AS lead, array_remove(words, words[1]) AS others
-    FROM (SELECT realm_query_words(:q) AS words) folded
+    FROM (SELECT ({QUERY_WORDS_SQL}) AS words OFFSET 0) folded
 """
-_SEVERAL_WORDS_QUERY = """
+_SEVERAL_WORDS_QUERY = f"""
     SELECT words[1] AS lead, array_remove(words, words[1]) AS others
     FROM (
         SELECT array_agg(word ORDER BY
@@ -54,7 +67,7 @@ _SEVERAL_WORDS_QUERY = """
                 ORDER BY s.term LIMIT :budget
             ) started),
             n) AS words
-        FROM unnest(realm_query_words(:q)) WITH ORDINALITY AS given(word, n)
+        FROM unnest(({QUERY_WORDS_SQL})) WITH ORDINALITY AS given(word, n)
     ) ranked
 """
 
@@ -117,7 +130,7 @@ ORDER BY found.kind = 'frontier', found.term IS NOT NULL, found.term, found.rank
 """
 
 # Parameters (``params``): uid, q, handle (the query as an exact handle, or None), first_page,
-# after_term (None: from the start), after_rank, after_id, limit, and budget for SEVERAL_WORDS.
+# after_term (None: from the start), after_rank, after_id, limit; and budget for several words.
 ONE_WORD_SQL = f"""{_COMMON.replace("<query>", _ONE_WORD_QUERY)}
 matches AS (
     {_SCAN}
@@ -203,7 +216,7 @@ def decode_cursor(cursor: str) -> tuple[str | None, int, int]:
 
 def several_words(q: str) -> bool:
     """Whether ``q`` has more than one word, which only chooses the SQL: both hold the same rule,
-    so a different split here than in SQL (realm_query_words) costs time, never results."""
+    so a different split here than in SQL (QUERY_WORDS_SQL) costs time, never results."""
     return len(q.split()) > 1
 
 

@@ -19,8 +19,8 @@ CREATE FUNCTION realm_fold(value text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN lower(public.unaccent('public.unaccent'::regdictionary, value) COLLATE "und-x-icu");
 
--- A handle's term, and a query word: folded, with everything but letters and digits removed
--- ("zoe.m" -> "zoem", "O'Brien" -> "obrien").
+-- A query word (realm.people.search), as a handle's term is: folded, with everything but
+-- letters and digits removed ("zoe.m" -> "zoem", "O'Brien" -> "obrien").
 CREATE FUNCTION realm_search_key(value text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN regexp_replace(realm_fold(value) COLLATE "und-x-icu", '[^[:alnum:]]+', '', 'g');
@@ -49,20 +49,6 @@ BEGIN ATOMIC
     ) AS found(term, rank)
     WHERE found.term <> ''
     ORDER BY found.term, found.rank;
-END;
-
--- The words of a query, most selective (longest) first: the first drives the index range, the
--- others must each be a prefix of another term of the same user.
-CREATE FUNCTION realm_query_words(query text) RETURNS text[]
-    LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT COALESCE(array_agg(word ORDER BY length(word) DESC, first_at), '{}')
-    FROM (
-        SELECT realm_search_key(chunk.text) AS word, min(chunk.n) AS first_at
-        FROM regexp_split_to_table(query, '[[:space:]]+') WITH ORDINALITY AS chunk(text, n)
-        GROUP BY 1
-    ) AS words
-    WHERE word <> '';
 END;
 
 -- The least string greater than every string that starts with ``prefix`` (in code point order,
