@@ -109,7 +109,7 @@ def explain(users: int) -> dict[str, list[str]]:
     rng = random.Random(3)
     numbers = sorted({synthetic.phone_of(rng.randrange(1, users)) for _ in range(500)})
     plans[f"match-contacts, {len(numbers)} numbers"] = _generic_plan(
-        contacts._MATCH_SQL, {"uid": "synthetic1", "phones": numbers}
+        contacts._MATCH_SQL, {"uid": "synthetic1", "phones": ",".join(numbers)}
     )
     return plans
 
