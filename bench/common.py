@@ -64,7 +64,12 @@ def first_ok(port: int, path: str, token: str, timeout: float) -> float:
 
 
 def _client(
-    port: int, paths: list[tuple[str, str]], seconds: float, warmup: float, results: Any
+    port: int,
+    paths: list[tuple[str, str]],
+    seconds: float,
+    warmup: float,
+    results: Any,
+    bodies: Sequence[bytes] | None = None,
 ) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     rng = random.Random(os.getpid())
@@ -74,10 +79,16 @@ def _client(
     stop = measure_from + seconds
     while True:
         path, token = rng.choice(paths)
+        body = rng.choice(bodies) if bodies else None
         began = time.perf_counter()
         if began >= stop:
             break
-        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        headers = {"Authorization": f"Bearer {token}"}
+        if body is None:
+            conn.request("GET", path, headers=headers)
+        else:
+            headers["Content-Type"] = "application/json"
+            conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         if response.status != 200:
@@ -97,13 +108,19 @@ class Load:
 
 
 def load(
-    port: int, paths: list[tuple[str, str]], clients: int, seconds: float = 5.0, warmup: float = 1.0
+    port: int,
+    paths: list[tuple[str, str]],
+    clients: int,
+    seconds: float = 5.0,
+    warmup: float = 1.0,
+    bodies: Sequence[bytes] | None = None,
 ) -> Load:
-    """``clients`` processes, each one keep-alive connection, as fast as answers come."""
+    """``clients`` processes, each one keep-alive connection, as fast as answers come: GETs of
+    ``paths``, or POSTs of one of ``bodies`` (JSON) to them when bodies are given."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     workers = [
-        context.Process(target=_client, args=(port, paths, seconds, warmup, results))
+        context.Process(target=_client, args=(port, paths, seconds, warmup, results, bodies))
         for _ in range(clients)
     ]
     for worker in workers:

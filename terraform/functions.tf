@@ -16,6 +16,7 @@ locals {
     REALM_DB_NAME               = google_sql_database.realm.name
     REALM_MEDIA_BUCKET          = google_storage_bucket.media.name
     REALM_EVENT_MAX_AGE_SECONDS = tostring(var.event_max_age_seconds)
+    REALM_INVITE_LINK_BASE_URL  = var.invite_link_base_url
     LOG_EXECUTION_ID            = "true"
   }
 }

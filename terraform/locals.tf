@@ -35,17 +35,17 @@ locals {
     signup = {
       trigger       = "http", public = true, db = "write", publishes = ["photo-uploaded"], subscribes = []
       bucket_roles  = ["roles/storage.objectUser"], signs_urls = true, firestore = false
-      max_instances = 5, concurrency = 4, pool_size = 2, memory = "512Mi", timeout = 60
+      max_instances = 3, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 60
     }
     photo_upload = {
       trigger       = "http", public = true, db = "write", publishes = ["photo-uploaded"], subscribes = []
       bucket_roles  = ["roles/storage.objectUser"], signs_urls = true, firestore = false
-      max_instances = 5, concurrency = 4, pool_size = 2, memory = "512Mi", timeout = 60
+      max_instances = 3, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 60
     }
     create_party = {
       trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
       bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
-      max_instances = 5, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
     }
     create_invite = {
       trigger       = "http", public = true, db = "write", publishes = ["invite-created"], subscribes = []
@@ -65,7 +65,7 @@ locals {
     me = {
       trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
       bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
-      max_instances = 10, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+      max_instances = 8, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
     }
     relay_outbox = {
       trigger       = "http", public = false, db = "write", publishes = ["invite-created", "invite-responded", "photo-uploaded", "party-updated", "party-cancelled", "waitlist-promoted", "cohost-added", "party-reminder"], subscribes = []
@@ -133,6 +133,48 @@ locals {
       bucket_roles  = [], signs_urls = false, firestore = false
       max_instances = 1, concurrency = 1, pool_size = 1, memory = "512Mi", timeout = 120
     }
+    # People (DESIGN §12). Writes pool 1 (a request holds one connection, briefly); the rarely
+    # used ones (links, blocks) scale to 2 instances, find_users (a read path) to 5 with pool 2.
+    update_profile = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    find_users = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 5, concurrency = 16, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    match_contacts = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    create_invite_link = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    join_party = {
+      trigger       = "http", public = true, db = "write", publishes = ["invite-created"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
+    }
+    revoke_invite_link = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    block_user = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    unblock_user = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
     make_thumbnail = {
       trigger       = "pubsub", public = false, db = "write", publishes = [], subscribes = ["photo-uploaded"]
       bucket_roles  = ["roles/storage.objectUser"], signs_urls = false, firestore = false
@@ -146,15 +188,20 @@ locals {
   #   sum over db functions of max_instances x pool_size
   #     signup 5x2=10, photo_upload 5x2=10, create_party 5x2=10, create_invite 5x2=10,
   #     respond_invite 5x2=10, list_parties 10x4=40, me 10x2=20, relay_outbox 1x1=1,
+  #     signup 3x1=3, photo_upload 3x1=3, create_party 3x1=3, create_invite 5x2=10,
+  #     respond_invite 5x2=10, list_parties 10x4=40, me 8x2=16, relay_outbox 1x1=1,
   #     make_thumbnail 5x1=5, notify_guest 10x1=10,
   #     get_party 4x2=8, list_guests 3x2=6, update_party 2x1=2, cancel_party 2x1=2,
   #     add_cohost 2x1=2, remove_cohost 2x1=2, remove_guest 2x1=2, calendar_link 2x1=2,
-  #     calendar 3x1=3, send_reminders 1x1=1
-  #   = 156 connections
+  #     calendar 3x1=3, send_reminders 1x1=1,
+  #     update_profile 3x1=3, find_users 5x2=10, match_contacts 3x1=3,
+  #     create_invite_link 2x1=2, join_party 3x2=6, revoke_invite_link 2x1=2,
+  #     block_user 2x1=2, unblock_user 2x1=2
+  #   = 161 connections
   #
   # which must stay within max_connections (200, a database flag in sql.tf) minus the reserved
   # 20 (superuser_reserved_connections and Cloud SQL maintenance, the migrate step, an operator):
-  # 156 <= 180. A precondition on the instance refuses a plan that breaks this, and
+  # 161 <= 180. A precondition on the instance refuses a plan that breaks this, and
   # tests/infra recomputes it. Requests beyond that wait at the instance limit (Cloud Run queues
   # them briefly, then answers 429) instead of exhausting PostgreSQL's connections, which would
   # fail every function at once. pool_size <= concurrency: a request holds one connection at most.

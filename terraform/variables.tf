@@ -93,6 +93,16 @@ variable "event_max_age_seconds" {
   default     = 259200
 }
 
+variable "invite_link_base_url" {
+  description = "Invite links are <this>/<token> (REALM_INVITE_LINK_BASE_URL): the app's deep link, a custom scheme or a universal link (https) the app claims."
+  type        = string
+  default     = "realm://join"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9+.-]*://[^\\s?#]+$", var.invite_link_base_url))
+    error_message = "An absolute URL without query or fragment, e.g. https://example.com/join or realm://join."
+  }
+}
+
 variable "relay_schedule" {
   description = "Cron schedule of the outbox relay."
   type        = string

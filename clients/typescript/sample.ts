@@ -166,7 +166,58 @@ export async function calendarFeed(client: Client, token: string): Promise<strin
   return data;
 }
 
+export async function findFriends(client: Client, phones: string[]) {
+  // Search by a prefix of a handle or of any word of a name, accents and case ignored.
+  const found = await client.GET("/find-users", { params: { query: { q: "zoe", limit: 20 } } });
+  const first = found.data?.users[0];
+  // Numbers from the address book: only people who chose to be found by phone come back.
+  const matched = await client.POST("/match-contacts", { body: { phones } });
+  if (matched.error?.error.code === "rate_limited") {
+    return [];
+  }
+  const friends = matched.data?.users.map((u) => `${u.handle} ${u.phone}`) ?? [];
+  if (first) {
+    await client.POST("/block-user", { body: { user_id: first.id } });
+    await client.POST("/unblock-user", { body: { user_id: first.id } });
+  }
+  return friends;
+}
+
+export async function editProfile(client: Client) {
+  // Only the fields sent change.
+  const { data, error } = await client.POST("/update-profile", {
+    body: { handle: "zoe.m", discoverable_by_phone: true },
+  });
+  return error?.error.code === "handle_taken" ? null : data?.handle;
+}
+
+export async function shareParty(client: Client, partyId: number) {
+  const link = await client.POST("/create-invite-link", {
+    body: { party_id: partyId, max_uses: 10 },
+    params: { header: { "Idempotency-Key": crypto.randomUUID() } },
+  });
+  if (!link.data) {
+    return undefined;
+  }
+  // The friend's app opens the link as a deep link and joins with its token.
+  const joined = await client.POST("/join-party", { body: { token: link.data.token } });
+  if (joined.error?.error.code === "link_not_found") {
+    console.log("expired, revoked, used up, or never a link");
+  }
+  await client.POST("/revoke-invite-link", { body: { link_id: link.data.link_id } });
+  return joined.data?.status;
+}
+
+export async function inviteByHandle(client: Client, partyId: number) {
+  const { data } = await client.POST("/create-invite", {
+    body: { party_id: partyId, handle: "zoe.m" },
+  });
+  return data?.guest_id;
+}
+
 export async function misuses(client: Client) {
+  // @ts-expect-error match-contacts takes a list of numbers
+  await client.POST("/match-contacts", { body: { phones: "+4915112345678" } });
   // @ts-expect-error max_plus_ones is a number of plus-ones, not a yes or no
   await client.POST("/update-party", { body: { party_id: 1, max_plus_ones: true } });
   // @ts-expect-error flat is required to create a party

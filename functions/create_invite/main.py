@@ -6,11 +6,12 @@ from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
 from realm.events import outbox
 from realm.hosting import invites
+from realm.people import blocks
 
 
 @endpoint(
     "POST",
-    summary="Invite a guest to a party you host or co-host",
+    summary="Invite a guest (by id or by handle) to a party you host or co-host",
     body=CreateInviteRequest,
     response=InviteOut,
     status=201,
@@ -29,5 +30,9 @@ from realm.hosting import invites
 )
 def create_invite(caller: Caller, body: CreateInviteRequest) -> Reply:
     with outbox.transaction() as tx:
-        invite = invites.create(tx, caller.uid, party_id=body.party_id, guest_id=body.guest_id)
+        guest_id = body.guest_id
+        if guest_id is None:
+            assert body.handle is not None, "the model asks for exactly one of the two"
+            guest_id = blocks.guest_by_handle(tx, caller.uid, body.handle)
+        invite = invites.create(tx, caller.uid, party_id=body.party_id, guest_id=guest_id)
     return Reply(201, InviteOut.model_validate(invite))

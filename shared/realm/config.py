@@ -121,6 +121,8 @@ class Settings:
     signer_email: str | None
     # Overrides of the write quotas (realm.db.quotas): action -> (limit, period in seconds).
     quotas: Mapping[str, tuple[int, int]]
+    # Invite links are "<this>/<token>": the app's deep link (realm.people.links).
+    invite_link_base_url: str
     # Timeouts of every outside call (realm.config.Bounds).
     bounds: Bounds = Bounds()
 
@@ -147,6 +149,20 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default
     if value not in allowed:
         raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+_LINK_BASE = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s?#]+$")
+
+
+def _link_base(env: Mapping[str, str]) -> str:
+    raw = env.get("REALM_INVITE_LINK_BASE_URL") or "realm://join"
+    base = raw.rstrip("/")
+    if not _LINK_BASE.match(base):
+        raise ConfigError(
+            "REALM_INVITE_LINK_BASE_URL: expected an absolute URL without query or fragment"
+            f" (https://example.com/join, realm://join), got {raw!r}"
+        )
+    return base
 
 
 _QUOTA = re.compile(r"^([a-z_]+)=(\d{1,9})/(\d{1,8})$")
@@ -247,6 +263,7 @@ def load(env: Mapping[str, str]) -> Settings:
         storage_emulator_host=storage_emulator_host,
         signer_email=env.get("REALM_SIGNER_EMAIL") or None,
         quotas=_quotas(env),
+        invite_link_base_url=_link_base(env),
         bounds=_bounds(env),
     )
 

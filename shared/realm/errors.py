@@ -121,6 +121,13 @@ class CalendarNotFound(NotFound):
     default_message = "No such calendar: the link is wrong or has been replaced by a newer one."
 
 
+class LinkNotFound(NotFound):
+    """Every kind of bad invite-link token answers this, and only this (DESIGN §12)."""
+
+    code = "link_not_found"
+    default_message = "This invite link does not work."
+
+
 class SignupRequired(Forbidden):
     code = "signup_required"
     default_message = "Sign up before using the app."
@@ -201,6 +208,16 @@ class FirstEntryPassed(RuleViolation):
 class TooManyPlusOnes(RuleViolation):
     code = "too_many_plus_ones"
     default_message = "That is more plus-ones than this party allows."
+
+
+class SelfBlock(RuleViolation):
+    code = "self_block"
+    default_message = "You cannot block or unblock yourself."
+
+
+class ExpiresInPast(RuleViolation):
+    code = "expires_in_past"
+    default_message = "expires_at must be in the future."
 
 
 class InvalidBase64(RuleViolation):

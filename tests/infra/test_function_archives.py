@@ -28,7 +28,7 @@ from deploy.imports import (
 from deploy.lock import Lock
 from tests.infra.conftest import ROOT, function_folders
 
-READ_ONLY = ("me", "list-parties", "get-party", "list-guests", "calendar")
+READ_ONLY = ("me", "list-parties", "get-party", "list-guests", "calendar", "find-users")
 FORBIDDEN_ON_READ_PATH = {
     "google-cloud-pubsub",
     "google-cloud-storage",

@@ -10,7 +10,7 @@ import pytest
 
 from tests.infra.conftest import FUNCTIONS_DIR, ROOT, Terraform, block, function_folders
 
-READ_ONLY = ("me", "list_parties", "get_party", "list_guests", "calendar")
+READ_ONLY = ("me", "list_parties", "get_party", "list_guests", "calendar", "find_users")
 TOPICS = {
     "invite-created",
     "invite-responded",

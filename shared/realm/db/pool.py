@@ -167,6 +167,12 @@ def _startup_params(config: Settings) -> dict[str, str]:
         # cheaper than the generic one), which was a fifth of the list's time; every query here
         # is driven by an index whatever its parameters, so the generic plan is the right one.
         "plan_cache_mode": "force_generic_plan",
+        # A generic plan is costed without its parameters, and a query with a few correlated
+        # subqueries (find-users) can then look expensive enough for JIT compilation (25 ms, on
+        # every execution, of a 1 ms search) and for parallel workers (30 ms to start two). No
+        # query here reads enough rows to gain from either.
+        "jit": "off",
+        "max_parallel_workers_per_gather": "0",
         # The server's own bounds: a statement that runs too long is cancelled (SQLSTATE
         # 57014, the connection stays usable), and a session left idle inside a transaction is
         # ended, so that a stuck client cannot hold locks (no request should ever do that:

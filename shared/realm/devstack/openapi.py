@@ -250,11 +250,12 @@ def _operation(name: str, spec: Endpoint, module: Any) -> dict[str, Any]:
         operation["security"] = []  # no Firebase token: API Gateway must not ask for one
     success = {"type": "string"} if spec.response is None else _ref(spec.response)
     responses: dict[str, Any] = {
-        str(spec.status): {
-            "description": _SUCCESS_TEXT.get(spec.status, "Success"),
-            "headers": _headers(spec.status),
+        str(status): {
+            "description": _SUCCESS_TEXT.get(status, "Success"),
+            "headers": _headers(status),
             "content": {spec.media_type: {"schema": success}},
         }
+        for status in spec.successes
     }
     for status, codes in spec.error_codes().items():
         responses[str(status)] = {

@@ -24,19 +24,27 @@ PARTIES = [
 CONFIRMED = {(39, 20)}
 
 
+def phone_of(user_id: int) -> str | None:
+    """Guests have a phone number and let match-contacts find them by it; hosts have none."""
+    return f"+1555010{user_id:04d}" if user_id in {guest for guest, _, _ in GUESTS} else None
+
+
 def seed(tx: Tx) -> None:
     for user_id, name, uid in HOSTS + GUESTS:
         tx.execute(
-            "INSERT INTO users (id, auth_uid, handle, display_name, email)"
-            " VALUES (:id, :uid, :handle, :name, :email)"
+            "INSERT INTO users"
+            " (id, auth_uid, handle, display_name, email, phone, discoverable_by_phone)"
+            " VALUES (:id, :uid, :handle, :name, :email, CAST(:phone AS text), :phone IS NOT NULL)"
             " ON CONFLICT (id) DO UPDATE SET auth_uid = EXCLUDED.auth_uid,"
             " handle = EXCLUDED.handle, display_name = EXCLUDED.display_name,"
-            " email = EXCLUDED.email, updated_at = now()",
+            " email = EXCLUDED.email, phone = EXCLUDED.phone,"
+            " discoverable_by_phone = EXCLUDED.discoverable_by_phone, updated_at = now()",
             id=user_id,
             uid=uid,
             handle=uid.replace("-", ""),
             name=name,
             email=f"{uid}@seed.realm.test",
+            phone=phone_of(user_id),
         )
     now = tx.scalar("SELECT date_trunc('minute', now())")
     for party_id, flat, host_id, offset in PARTIES:

@@ -10,10 +10,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from realm import text
-from realm.people import handles
+from realm.people import handles, phones
 
 # Text people type, shown to others (realm.text): one line, or paragraphs for a description.
 # Stripped first, so that the length bounds of each field apply to what is kept.
@@ -108,7 +117,17 @@ class CreatePartyRequest(Request):
 
 class CreateInviteRequest(Request):
     party_id: Id
-    guest_id: Id
+    guest_id: Annotated[Id | None, Field(default=None, description="Send this or `handle`.")]
+    handle: Annotated[
+        Handle | None,
+        Field(default=None, description="The guest's handle, instead of `guest_id`."),
+    ]
+
+    @model_validator(mode="after")
+    def _exactly_one_guest(self) -> CreateInviteRequest:
+        if (self.guest_id is None) == (self.handle is None):
+            raise ValueError("send exactly one of guest_id and handle")
+        return self
 
 
 class RespondInviteRequest(Request):
@@ -207,6 +226,9 @@ class UserOut(Response):
     display_name: str
     email: str
     phone: str | None
+    discoverable_by_phone: Annotated[
+        bool, Field(description="Whether match-contacts finds this user by `phone`.")
+    ]
     is_host: bool
     photo: PhotoOut | None
     created_at: datetime
@@ -387,3 +409,128 @@ class ErrorOut(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     error: ErrorBody
+
+
+# --- people (issue 9): profile, finding users, contacts, invite links, blocking ----------------
+
+PhoneNumber = Annotated[
+    str,
+    Field(
+        max_length=32,
+        description="International (E.164) with its country code; spaces, dashes, dots, "
+        "slashes, parentheses and a '(0)' after the country code are ignored.",
+        examples=["+49 151 12345678"],
+    ),
+    AfterValidator(phones.normalize),
+]
+
+
+class UpdateProfileRequest(Request):
+    """Partial: a field left out stays as it is."""
+
+    display_name: Annotated[Text | None, Field(default=None, min_length=1, max_length=80)]
+    handle: Annotated[Handle | None, Field(default=None)]
+    phone: Annotated[
+        PhoneNumber | None,
+        Field(default=None, description="Stored in E.164; null removes it."),
+    ]
+    discoverable_by_phone: Annotated[
+        bool | None,
+        Field(default=None, description="Let people who have your number find you."),
+    ]
+
+    @field_validator("display_name", "handle", "discoverable_by_phone")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class FindUsersQuery(Request):
+    q: Annotated[
+        Text,
+        Field(
+            min_length=2,
+            max_length=50,
+            description="A prefix of a handle or of any word of a name; case and accents "
+            "do not matter. Several words must each match.",
+            examples=["zoe"],
+        ),
+    ]
+    limit: Annotated[int, Field(default=20, ge=1, le=50)]
+    cursor: Annotated[str | None, Field(default=None, max_length=1000)]
+
+
+class MatchContactsRequest(Request):
+    phones: Annotated[list[PhoneNumber], Field(max_length=phones.MAX_PER_LOOKUP)]
+
+
+class CreateInviteLinkRequest(Request):
+    party_id: Id
+    expires_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            default=None,
+            description="ISO 8601 with an offset; in the future. Never, when left out.",
+            gt=datetime(2000, 1, 1, tzinfo=UTC),
+            lt=datetime(2999, 1, 1, tzinfo=UTC),
+        ),
+    ]
+    max_uses: Annotated[
+        int | None,
+        Field(
+            default=None,
+            ge=1,
+            le=10000,
+            description="How many people may join; no limit when left out.",
+        ),
+    ]
+
+
+class JoinPartyRequest(Request):
+    token: Annotated[str, Field(description="The last path segment of the invite link's URL.")]
+
+
+class RevokeInviteLinkRequest(Request):
+    link_id: Id
+
+
+class BlockRequest(Request):
+    user_id: Id
+
+
+class UserPageOut(Response):
+    users: list[UserSummaryOut]
+    next_cursor: Annotated[str | None, Field(description="Pass as `cursor` for the next page.")]
+
+
+class ContactMatchOut(UserSummaryOut):
+    phone: Annotated[str, Field(description="The number you sent that found them, in E.164.")]
+
+
+class ContactMatchesOut(Response):
+    users: list[ContactMatchOut]
+
+
+class InviteLinkOut(Response):
+    link_id: int
+    token: Annotated[str, Field(description="Shown only now; only its hash is kept.")]
+    url: Annotated[str, Field(description="The link to share: `<base>/<token>`.")]
+    expires_at: datetime | None
+    max_uses: int | None
+    uses: int
+
+
+class RevokedLinkOut(Response):
+    link_id: int
+    party_id: int
+    expires_at: datetime | None
+    max_uses: int | None
+    uses: int
+    revoked_at: datetime
+
+
+class BlockOut(Response):
+    user_id: int
+    blocked: bool

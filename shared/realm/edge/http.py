@@ -125,6 +125,12 @@ class Endpoint:
     media_type: str = "application/json"
     # Honours the Idempotency-Key header: every POST that creates something sets this.
     idempotent: bool = False
+    # Other success statuses, with the same body (join-party: 200 when already invited).
+    also: tuple[int, ...] = ()
+
+    @property
+    def successes(self) -> tuple[int, ...]:
+        return (self.status, *self.also)
 
     @property
     def reads_body(self) -> bool:
@@ -381,6 +387,7 @@ def endpoint(
     authenticated: bool = True,
     media_type: str = _JSON,
     idempotent: bool = False,
+    also: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(
         method,
@@ -397,6 +404,7 @@ def endpoint(
         authenticated,
         media_type,
         idempotent,
+        also,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from realm.db import quotas
+from realm.db import Tx, quotas
 from realm.errors import (
     AlreadyInvited,
     GuestNotFound,
@@ -17,6 +18,7 @@ from realm.events import outbox
 from realm.events.outbox import OutboxTx
 from realm.hosting import capacity, roles
 from realm.hosting.capacity import check_open as _check_open
+from realm.people import blocks
 from realm.people.users import id_for
 
 Response = Literal["confirmed", "declined"]
@@ -61,44 +63,88 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
     )
     assert party is not None, "require_manager found it"
     guest_uid = tx.scalar("SELECT auth_uid FROM users WHERE id = :id", id=guest_id)
-    if guest_uid is None:
+    # Someone who has blocked the inviter, or the party's host, is to them nobody (DESIGN §12).
+    if guest_uid is None or any(
+        blocks.has_blocked(tx, guest_id, inviter) for inviter in {host_id, party["host_id"]}
+    ):
         raise GuestNotFound()
     if guest_id in (host_id, party["host_id"]):
         raise SelfInvite()
     _check_open(party)
     quotas.spend(tx, auth_uid, "invites")
-    # ON CONFLICT makes concurrent identical calls safe: exactly one inserts, the rest see
-    # no row and answer 409, without an aborted transaction to clean up.
+    invite = insert(tx, party_id=party_id, first_entry=party["first_entry"], guest_id=guest_id)
+    if invite is None:
+        raise AlreadyInvited()
+    announce(
+        tx,
+        invite,
+        party,
+        guest_uid=guest_uid,
+        inviter_id=host_id,
+        inviter_uid=auth_uid,
+        inviter_name=tx.scalar("SELECT display_name FROM users WHERE id = :id", id=host_id),
+    )
+    return invite
+
+
+def of(tx: Tx, party_id: int, guest_id: int) -> Invite:
+    """The guest's invite to the party (callers know it exists)."""
+    row = tx.one(
+        f"SELECT {_FIELDS} FROM invites WHERE party_id = :party AND guest_id = :guest",
+        party=party_id,
+        guest=guest_id,
+    )
+    assert row is not None, "the caller knows the invite exists"
+    return _invite(row)
+
+
+def insert(tx: Tx, *, party_id: int, first_entry: datetime, guest_id: int) -> Invite | None:
+    """A new ``invited`` invite, or None when the guest has one to this party already.
+
+    ON CONFLICT makes concurrent identical calls safe: exactly one inserts, the rest see no row,
+    without an aborted transaction to clean up.
+    """
     row = tx.one(
         "INSERT INTO invites (party_id, party_first_entry, guest_id)"
         " VALUES (:party, :first_entry, :guest)"
         f" ON CONFLICT (party_id, guest_id) DO NOTHING {_RETURNING}",
         party=party_id,
-        first_entry=party["first_entry"],
+        first_entry=first_entry,
         guest=guest_id,
     )
-    if row is None:
-        raise AlreadyInvited()
-    invite = _invite(row)
+    return None if row is None else _invite(row)
+
+
+def announce(
+    tx: OutboxTx,
+    invite: Invite,
+    party: Mapping[str, Any],
+    *,
+    guest_uid: str,
+    inviter_id: int,
+    inviter_uid: str,
+    inviter_name: str,
+    **extra: Any,
+) -> None:
+    """The ``invite-created`` event of a new invite (notify-guest tells the guest who invited
+    them, to what): ``party`` holds its ``flat``, ``title`` and ``first_entry``."""
     outbox.add(
         tx,
         "invite-created",
         {
             "invite_id": invite.id,
-            "party_id": party_id,
+            "party_id": invite.party_id,
             "flat": party["flat"],
             "title": party["title"],
             "first_entry": party["first_entry"].isoformat(),
-            "guest_id": guest_id,
+            "guest_id": invite.guest_id,
             "guest_auth_uid": guest_uid,
-            "host_id": host_id,
-            "host_auth_uid": auth_uid,
-            "host_display_name": tx.scalar(
-                "SELECT display_name FROM users WHERE id = :id", id=host_id
-            ),
+            "host_id": inviter_id,
+            "host_auth_uid": inviter_uid,
+            "host_display_name": inviter_name,
+            **extra,
         },
     )
-    return invite
 
 
 def respond(

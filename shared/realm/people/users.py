@@ -87,13 +87,15 @@ class User:
     display_name: str
     email: str
     phone: str | None
+    discoverable_by_phone: bool
     is_host: bool
     photo: PhotoRef | None
     created_at: datetime
 
 
 _SELECT_USER = """
-SELECT u.id, u.auth_uid, u.handle, u.display_name, u.email, u.phone, u.created_at,
+SELECT u.id, u.auth_uid, u.handle, u.display_name, u.email, u.phone, u.discoverable_by_phone,
+       u.created_at,
        EXISTS (SELECT 1 FROM party_hosts m WHERE m.user_id = u.id) AS is_host,
        ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
 FROM users u
@@ -109,6 +111,7 @@ def _user(row: dict[str, Any]) -> User:
         display_name=str(row["display_name"]),
         email=str(row["email"]),
         phone=row["phone"] if row["phone"] is None else str(row["phone"]),
+        discoverable_by_phone=bool(row["discoverable_by_phone"]),
         is_host=bool(row["is_host"]),
         photo=photo_ref(row),
         created_at=row["created_at"],
@@ -172,6 +175,51 @@ def sign_up(
         if created is not None:
             return get(tx, int(created))
     raise HandleTaken()
+
+
+# What update-profile may change: column -> its value (absent fields are not in the mapping).
+ProfileChanges = Mapping[str, str | bool | None]
+_UPDATABLE = ("display_name", "handle", "phone", "discoverable_by_phone")
+
+
+def update(tx: Tx, auth_uid: str, changes: ProfileChanges) -> User:
+    """Changes the given fields of the caller's profile and leaves the others as they are.
+
+    ``handle`` is canonical already; one that belongs to someone else is ``HandleTaken``.
+    """
+    unknown = set(changes) - set(_UPDATABLE)
+    assert not unknown, f"not a profile field: {unknown}"
+    # One statement whatever the fields: each column keeps its value unless its flag is set.
+    values = {name: changes.get(name) for name in _UPDATABLE}
+    flags = {f"set_{name}": name in changes for name in _UPDATABLE}
+    try:
+        user_id = tx.scalar(
+            "UPDATE users SET"
+            " display_name = CASE WHEN :set_display_name THEN CAST(:display_name AS text)"
+            "   ELSE display_name END,"
+            " handle = CASE WHEN :set_handle THEN CAST(:handle AS text) ELSE handle END,"
+            " phone = CASE WHEN :set_phone THEN CAST(:phone AS text) ELSE phone END,"
+            " discoverable_by_phone = CASE WHEN :set_discoverable_by_phone"
+            "   THEN CAST(:discoverable_by_phone AS boolean) ELSE discoverable_by_phone END,"
+            " updated_at = now()"
+            " WHERE auth_uid = :uid RETURNING id",
+            uid=auth_uid,
+            **values,
+            **flags,
+        )
+    except UniqueViolation as clash:
+        if clash.constraint == "users_handle_key":
+            raise HandleTaken() from None
+        raise
+    if user_id is None:
+        raise SignupRequired()
+    return get(tx, int(user_id))
+
+
+def id_by_handle(tx: Tx, handle: str) -> int | None:
+    """The id of the user with this (canonical) handle, if there is one."""
+    user_id = tx.scalar("SELECT id FROM users WHERE handle = :handle", handle=handle)
+    return None if user_id is None else int(user_id)
 
 
 def get(tx: Tx, user_id: int) -> User:

@@ -1,0 +1,196 @@
+"""Invite links: a host (or co-host) shares a link, and whoever opens it joins the party's guest
+list as invited, exactly as if the host had invited them (DESIGN §12).
+
+- **The token** is 256 random bits from ``secrets`` (43 URL-safe characters); only its SHA-256
+  is stored, so a copy of the database lets nobody join anything. It is shown once, in the
+  answer to create-invite-link, inside the link's URL: ``<REALM_INVITE_LINK_BASE_URL>/<token>``.
+- **A bad token of any kind** (unknown, malformed, expired, revoked, used up, or for a party
+  whose host has blocked the caller) is ``LinkNotFound``, decided after the same single
+  statement: the caller cannot tell one kind from another, by the answer or by its timing.
+- **Use counts** hold under concurrency: a join locks the link's row, so joins of one link
+  count one after the other, and a one-use link admits exactly one person.
+- **Joining** creates an ``invited`` invite and an ``invite-created`` event with the same data
+  as ``hosting.invites.create``, so notify-guest tells the guest as for any invite. Joining again
+  (a retried request, a second tap) answers the invite the caller already has, unchanged, and
+  costs the link no use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from realm.config import settings
+from realm.db import Tx, quotas
+from realm.errors import (
+    ExpiresInPast,
+    LinkNotFound,
+    NotHost,
+    SelfInvite,
+)
+from realm.events.outbox import OutboxTx
+from realm.hosting import capacity, invites, roles
+from realm.hosting.invites import Invite
+from realm.people import blocks
+from realm.people.users import id_for
+
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Link:
+    link_id: int
+    party_id: int
+    expires_at: datetime | None
+    max_uses: int | None
+    uses: int
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewLink(Link):
+    """A link as its creator sees it, once: with its token and URL."""
+
+    token: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Joined:
+    invite: Invite
+    created: bool
+
+
+_LINK_COLUMNS = "id AS link_id, party_id, expires_at, max_uses, uses, revoked_at"
+
+
+def _link(row: dict[str, Any]) -> Link:
+    return Link(
+        link_id=int(row["link_id"]),
+        party_id=int(row["party_id"]),
+        expires_at=row["expires_at"],
+        max_uses=row["max_uses"],
+        uses=int(row["uses"]),
+        revoked_at=row["revoked_at"],
+    )
+
+
+def token_hash(token: str) -> bytes:
+    # Any string hashes: a malformed token is looked up like any other and simply not found.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def url_for(token: str) -> str:
+    """The link the app shares and opens as a deep link (docs/api/people.md)."""
+    return f"{settings.invite_link_base_url}/{token}"
+
+
+def create(
+    tx: Tx,
+    auth_uid: str,
+    *,
+    party_id: int,
+    expires_at: datetime | None,
+    max_uses: int | None,
+) -> NewLink:
+    """A new link to the party, for its host or a co-host (``roles.require_manager``)."""
+    roles.require_manager(tx, party_id, id_for(tx, auth_uid))
+    party = tx.one(
+        "SELECT first_entry, cancelled_at, now() AS now FROM parties WHERE id = :id", id=party_id
+    )
+    assert party is not None, "require_manager found the party"
+    capacity.check_open(party)
+    if expires_at is not None and expires_at <= party["now"]:
+        raise ExpiresInPast()
+    quotas.spend(tx, auth_uid, "invite_links")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    row = tx.one(
+        "INSERT INTO invite_links (party_id, created_by, token_hash, expires_at, max_uses)"
+        " VALUES (:party, (SELECT id FROM users WHERE auth_uid = :uid), :hash,"
+        "         :expires_at, :max_uses)"
+        f" RETURNING {_LINK_COLUMNS}",
+        party=party_id,
+        uid=auth_uid,
+        hash=token_hash(token),
+        expires_at=expires_at,
+        max_uses=max_uses,
+    )
+    assert row is not None
+    link = _link(row)
+    return NewLink(**vars(link), token=token, url=url_for(token))
+
+
+# The one statement every join starts with: a link that works, locked, or no row at all.
+_JOIN_SQL = f"""
+SELECT l.id AS link_id, l.party_id, l.max_uses, l.uses,
+       p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now,
+       h.id AS host_id, h.auth_uid AS host_auth_uid, h.display_name AS host_display_name,
+       g.auth_uid AS guest_auth_uid,
+       i.id AS invite_id, i.status, i.created_at, i.responded_at
+FROM invite_links l
+JOIN parties p ON p.id = l.party_id
+JOIN users h ON h.id = p.host_id
+JOIN users g ON g.id = :guest
+LEFT JOIN invites i ON i.party_id = l.party_id AND i.guest_id = :guest
+WHERE l.token_hash = :hash
+  AND l.revoked_at IS NULL
+  AND (l.expires_at IS NULL OR l.expires_at > now())
+  AND NOT {blocks.has_blocked_sql("p.host_id", ":guest")}
+FOR UPDATE OF l
+"""
+
+
+def join(tx: OutboxTx, auth_uid: str, token: str) -> Joined:
+    """The caller joins the party of the link whose token this is."""
+    guest_id = id_for(tx, auth_uid)
+    link = tx.one(_JOIN_SQL, guest=guest_id, hash=token_hash(token))
+    if link is None:
+        raise LinkNotFound()
+    if roles.role_of(tx, link["party_id"], guest_id) in roles.MANAGERS:
+        raise SelfInvite("You host this party.")
+    if link["invite_id"] is not None:
+        capacity.check_open(link)
+        return Joined(invites.of(tx, link["party_id"], guest_id), created=False)
+    if link["max_uses"] is not None and link["uses"] >= link["max_uses"]:
+        raise LinkNotFound()
+    capacity.check_open(link)
+    invite = invites.insert(
+        tx, party_id=link["party_id"], first_entry=link["first_entry"], guest_id=guest_id
+    )
+    if invite is None:
+        # Invited by the host a moment ago, between our read and this insert.
+        return Joined(invites.of(tx, link["party_id"], guest_id), created=False)
+    tx.execute("UPDATE invite_links SET uses = uses + 1 WHERE id = :id", id=link["link_id"])
+    invites.announce(
+        tx,
+        invite,
+        link,
+        guest_uid=link["guest_auth_uid"],
+        inviter_id=link["host_id"],
+        inviter_uid=link["host_auth_uid"],
+        inviter_name=link["host_display_name"],
+        via_link_id=link["link_id"],
+    )
+    return Joined(invite, created=True)
+
+
+def revoke(tx: Tx, auth_uid: str, link_id: int) -> Link:
+    """The link stops working for good; revoking it again changes nothing. Only the party's
+    host or a co-host may; to anyone who is nobody to the party the link does not exist."""
+    user_id = id_for(tx, auth_uid)
+    party_id = tx.scalar("SELECT party_id FROM invite_links WHERE id = :id", id=link_id)
+    role = None if party_id is None else roles.role_of(tx, int(party_id), user_id)
+    if role is None:
+        raise LinkNotFound()
+    if role not in roles.MANAGERS:
+        raise NotHost()
+    row = tx.one(
+        "UPDATE invite_links SET revoked_at = COALESCE(revoked_at, now())"
+        f" WHERE id = :id RETURNING {_LINK_COLUMNS}",
+        id=link_id,
+    )
+    assert row is not None
+    return _link(row)
