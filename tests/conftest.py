@@ -77,8 +77,8 @@ def _truncate() -> None:
 
     with db.transaction() as tx:
         tx.execute(
-            "TRUNCATE users, parties, invites, photos, outbox, processed_events,"
-            " quota_subjects, quota_spends"
+            "TRUNCATE users, parties, invites, photos, outbox, processed_events, devices,"
+            " push_deliveries, quota_subjects, quota_spends"
             " RESTART IDENTITY CASCADE"
         )
 

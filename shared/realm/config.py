@@ -50,6 +50,15 @@ class Settings:
     signer_email: str | None
     # Overrides of the write quotas (realm.db.quotas): action -> (limit, period in seconds).
     quotas: Mapping[str, tuple[int, int]]
+    # Push (realm.events.push). fcm_endpoint: where FCM HTTP v1 is reached; None locally means
+    # no push (a test process), and in the cloud it is always Google's own.
+    fcm_endpoint: str | None = None
+    push_connect_timeout: float = 3.0
+    push_read_timeout: float = 10.0
+    push_concurrency: int = 16
+    # The Firebase Auth emulator (host:port) whose unsigned tokens the verifier accepts; only
+    # ever set with REALM_ENV=local and a demo- project (realm.edge.auth.EmulatorVerifier).
+    auth_emulator_host: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -74,6 +83,60 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default
     if value not in allowed:
         raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number of seconds, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low:g} and {high:g} seconds, got {raw}")
+    return value
+
+
+FCM_ENDPOINT = "https://fcm.googleapis.com"
+_LOCAL_URL = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
+
+
+def _fcm_endpoint(env: Mapping[str, str], cloud: bool) -> str | None:
+    """Google's FCM in the cloud; locally the dev stack's stand-in, on loopback, or nothing."""
+    raw = (env.get("REALM_FCM_ENDPOINT") or "").rstrip("/")
+    if cloud:
+        if raw and raw != FCM_ENDPOINT:
+            raise ConfigError(f"REALM_FCM_ENDPOINT: only {FCM_ENDPOINT} when REALM_ENV=cloud")
+        return FCM_ENDPOINT
+    if raw and not _LOCAL_URL.match(raw):
+        raise ConfigError(
+            f"REALM_FCM_ENDPOINT: locally the stand-in's http://127.0.0.1:<port>, got {raw!r}"
+        )
+    return raw or None
+
+
+def _auth_emulator(env: Mapping[str, str], realm_env: str, project_id: str) -> str | None:
+    """The Firebase Auth emulator's address, refused wherever its unsigned tokens could be
+    taken for real ones: anywhere but a local run of a demo- project (which has no real users:
+    Firebase reserves the prefix for projects that exist only in emulators)."""
+    host = env.get("FIREBASE_AUTH_EMULATOR_HOST") or None
+    if host is None:
+        return None
+    if realm_env != "local":
+        raise ConfigError(
+            f"FIREBASE_AUTH_EMULATOR_HOST: the Auth emulator's unsigned tokens are refused"
+            f" when REALM_ENV={realm_env} (only REALM_ENV=local)"
+        )
+    if not project_id.startswith("demo-"):
+        raise ConfigError(
+            f"FIREBASE_AUTH_EMULATOR_HOST: needs a demo- project id (REALM_PROJECT_ID),"
+            f" got {project_id!r}"
+        )
+    if not _HOST_PORT.match(host):
+        raise ConfigError(f"FIREBASE_AUTH_EMULATOR_HOST: expected host:port, got {host!r}")
+    return host
 
 
 _QUOTA = re.compile(r"^([a-z_]+)=(\d{1,9})/(\d{1,8})$")
@@ -174,6 +237,11 @@ def load(env: Mapping[str, str]) -> Settings:
         storage_emulator_host=storage_emulator_host,
         signer_email=env.get("REALM_SIGNER_EMAIL") or None,
         quotas=_quotas(env),
+        fcm_endpoint=_fcm_endpoint(env, cloud),
+        push_connect_timeout=_seconds(env, "REALM_PUSH_CONNECT_TIMEOUT", 3.0, 0.1, 60),
+        push_read_timeout=_seconds(env, "REALM_PUSH_READ_TIMEOUT", 10.0, 0.1, 120),
+        push_concurrency=_int(env, "REALM_PUSH_CONCURRENCY", 16, 1, 100),
+        auth_emulator_host=_auth_emulator(env, realm_env, project_id),
     )
 
 
