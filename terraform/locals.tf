@@ -73,7 +73,7 @@ locals {
       max_instances = 1, concurrency = 1, pool_size = 1, memory = "512Mi", timeout = 120
     }
     notify_guest = {
-      trigger       = "pubsub", public = false, db = "none", publishes = [], subscribes = ["invite-created", "invite-responded"]
+      trigger       = "pubsub", public = false, db = "write", publishes = [], subscribes = ["invite-created", "invite-responded"]
       bucket_roles  = [], signs_urls = false, firestore = true
       max_instances = 10, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 60
     }
@@ -82,7 +82,29 @@ locals {
       bucket_roles  = ["roles/storage.objectUser"], signs_urls = false, firestore = false
       max_instances = 5, concurrency = 1, pool_size = 1, memory = "2Gi", timeout = 300
     }
+    # Accounts and devices (issue 10). Devices are written once per app start: small pools.
+    # mark_notifications_read writes only the caller's Firestore feed: no database.
+    register_device = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    unregister_device = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    mark_notifications_read = {
+      trigger       = "http", public = true, db = "none", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = true
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
   }
+
+  # Functions that send push notifications through FCM HTTP v1 as their own identity (the
+  # custom role fcm_sender in iam.tf). notify_guest records what it sent in PostgreSQL
+  # (push_deliveries), so it is a "write" database function since issue 10.
+  push_senders = toset(["notify_guest"])
 
   # Connection budget. Each instance of a function holds at most pool_size connections
   # (REALM_DB_POOL_SIZE), so at full scale-out the functions hold
@@ -90,12 +112,13 @@ locals {
   #   sum over db functions of max_instances x pool_size
   #     signup 5x2=10, photo_upload 5x2=10, create_party 5x2=10, create_invite 5x2=10,
   #     respond_invite 5x2=10, list_parties 10x4=40, me 10x2=20, relay_outbox 1x1=1,
-  #     make_thumbnail 5x1=5                                     (notify_guest: no database)
-  #   = 116 connections
+  #     make_thumbnail 5x1=5, notify_guest 10x1=10, register_device 3x1=3,
+  #     unregister_device 2x1=2                       (mark_notifications_read: no database)
+  #   = 131 connections
   #
   # which must stay within max_connections (200, a database flag in sql.tf) minus the reserved
   # 20 (superuser_reserved_connections and Cloud SQL maintenance, the migrate step, an operator):
-  # 116 <= 180. A precondition on the instance refuses a plan that breaks this, and
+  # 131 <= 180. A precondition on the instance refuses a plan that breaks this, and
   # tests/infra recomputes it. Requests beyond that wait at the instance limit (Cloud Run queues
   # them briefly, then answers 429) instead of exhausting PostgreSQL's connections, which would
   # fail every function at once. pool_size <= concurrency: a request holds one connection at most.

@@ -14,15 +14,17 @@ The feed port has two adapters:
 - ``LocalFeed``: local runs without the emulator; a SQLite file in the state directory with
   the same create-if-absent rule (primary key). Only ever chosen when not in the cloud.
 
-Nothing here touches PostgreSQL: notify-guest needs only Firestore.
+Each notification is also pushed to the recipient's devices (``realm.events.push``), which
+records in PostgreSQL what it sent; the feed itself needs no database.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from realm.config import settings
-from realm.events import inbound
+from realm.events import inbound, push
 from realm.logs import log
 from realm.process import PerKey
 
@@ -139,6 +141,11 @@ class Feed(Protocol):
         """The user's notifications, newest first, each with its ``id``."""
         ...
 
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        """Marks the user's notifications ``ids`` (None: all of them) read; returns how many
+        existed and were unread. Ids of no notification of theirs are not counted."""
+        ...
+
 
 class FirestoreFeed:
     name = "firestore"
@@ -167,6 +174,49 @@ class FirestoreFeed:
             "created_at", direction=firestore.Query.DESCENDING
         )
         return [{"id": doc.id, **(doc.to_dict() or {})} for doc in query.limit(limit).stream()]
+
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        """Batched writes of at most 500 documents (Firestore's limit per batch).
+
+        Each update is conditional on the document being unchanged since it was read unread
+        (``last_update_time``): a batch that meets a concurrent change fails as a whole and its
+        documents are read again, so ``n`` counts exactly the documents this call turned from
+        unread to read, and two overlapping calls never both count one.
+        """
+        collection = self._collection(auth_uid)
+        if ids is None:
+            query = collection.where(filter=_unread()).limit(MARK_READ_BATCH)
+            return self._mark_until_done(lambda: list(query.stream()))
+        unique = list(dict.fromkeys(ids))
+        updated = 0
+        for start in range(0, len(unique), MARK_READ_BATCH):
+            refs = [collection.document(i) for i in unique[start : start + MARK_READ_BATCH]]
+            updated += self._mark_until_done(functools.partial(self._unread_of, refs), once=True)
+        return updated
+
+    def _unread_of(self, refs: list[Any]) -> list[Any]:
+        return [doc for doc in self._client.get_all(refs) if doc.exists and _is_unread(doc)]
+
+    def _mark_until_done(self, unread: Callable[[], list[Any]], once: bool = False) -> int:
+        from google.api_core.exceptions import FailedPrecondition, NotFound
+
+        updated = 0
+        for _ in range(_MARK_READ_ROUNDS):
+            found = unread()
+            if not found:
+                return updated
+            batch = self._client.batch()
+            for doc in found:
+                option = self._client.write_option(last_update_time=doc.update_time)
+                batch.update(doc.reference, {"read": True}, option=option)
+            try:
+                batch.commit()
+            except (FailedPrecondition, NotFound):
+                continue  # changed (or deleted) meanwhile: read this batch again
+            updated += len(found)
+            if once:
+                return updated
+        raise RuntimeError("notifications kept changing while being marked read")
 
 
 class LocalFeed:
@@ -208,6 +258,38 @@ class LocalFeed:
             ).fetchall()
         return [{"id": row[0], **json.loads(row[1])} for row in rows]
 
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        unread = "auth_uid = ? AND json_extract(document, '$.read') = 0"
+        with self._connect() as conn:
+            if ids is None:
+                cursor = conn.execute(_MARK_READ + unread, (auth_uid,))
+                return int(cursor.rowcount)
+            updated = 0
+            unique = list(dict.fromkeys(ids))
+            for start in range(0, len(unique), MARK_READ_BATCH):
+                chunk = unique[start : start + MARK_READ_BATCH]
+                cursor = conn.execute(
+                    _MARK_READ + unread + f" AND id IN ({', '.join('?' * len(chunk))})",
+                    (auth_uid, *chunk),
+                )
+                updated += int(cursor.rowcount)
+        return updated
+
+
+_MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
+MARK_READ_BATCH = 500  # Firestore's limit of writes per batch
+_MARK_READ_ROUNDS = 100  # "all" marks 500 per round: up to 50,000 unread at once
+
+
+def _unread() -> Any:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return FieldFilter("read", "==", False)
+
+
+def _is_unread(doc: Any) -> bool:
+    return (doc.to_dict() or {}).get("read") is False
+
 
 def local_feed_path() -> Path:
     return settings.state_dir / "notify.sqlite3"
@@ -239,9 +321,12 @@ def default_feed() -> Feed:
 # -- notify-guest ------------------------------------------------------------------------------
 
 
-def handle(cloud_event: Any, feed: Feed | None = None) -> Outcome:
-    """notify-guest's work for one delivery. Returns normally (→ 2xx, acknowledged) for
-    everything but a failure to write the feed, which raises so that Pub/Sub retries."""
+def handle(
+    cloud_event: Any, feed: Feed | None = None, sender: push.Sender | None = None
+) -> Outcome:
+    """notify-guest's work for one delivery: the notification in the feed, and pushed to the
+    recipient's devices. Returns normally (→ 2xx, acknowledged) for everything but a failure
+    to write the feed or to reach FCM, which raises so that Pub/Sub retries."""
     fields: dict[str, Any] = {"subscriber": "notify-guest"}
     try:
         event = inbound.decode(cloud_event)
@@ -271,7 +356,21 @@ def handle(cloud_event: Any, feed: Feed | None = None) -> Outcome:
         )
         return "malformed"
     chosen = feed or default_feed()
-    created = chosen.add(auth_uid, str(event.event_id), notification)
+    # The feed and the push (issue 10) are each attempted whatever the other does; the first
+    # failure is raised afterwards, so that Pub/Sub redelivers and the one that failed gets
+    # done then (both are idempotent on event_id, so the one that succeeded is not repeated).
+    failure: Exception | None = None
+    try:
+        created = chosen.add(auth_uid, str(event.event_id), notification)
+    except Exception as error:
+        failure, created = error, False
+    try:
+        content = push.PushContent.of(str(event.event_id), notification)
+        push.deliver(event.event_id, [auth_uid], content, sender=sender)
+    except Exception as error:
+        failure = failure or error
+    if failure is not None:
+        raise failure
     outcome: Outcome = "created" if created else "duplicate"
     log.info("notification %s", outcome, extra={"fields": {**fields, "feed": chosen.name}})
     return outcome
