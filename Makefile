@@ -6,13 +6,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck check openapi build checkov deps clean
+.PHONY: run run-auth test lint typecheck check openapi build checkov deps node-tools clean
 
 run: $(STAMP) deps
 	$(BIN)/realm serve
 
-test: $(STAMP) deps
+# The Firebase Auth emulator as the identity provider (see docs/api/accounts.md): Node and
+# firebase-tools, several seconds more to start, so not part of plain `make run`.
+run-auth: $(STAMP) deps node-tools
+	$(BIN)/realm serve --auth-emulator
+
+test: $(STAMP) deps node-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -54,5 +60,16 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	  else echo "PostgreSQL is missing: sudo apt-get install postgresql (or set DATABASE_URL)"; exit 1; fi; }
 
+# The Node tools of the local stack (firebase-tools, for the Auth emulator), exactly as
+# package-lock.json pins them. Without npm this says so and goes on: the tests that need them
+# are skipped, loudly.
+node-tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_STAMP); \
+	  else echo "npm not found: the Firebase Auth emulator tests will be skipped (apt-get install npm)"; fi
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	@touch $@
+
 clean:
-	rm -rf $(VENV) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache node_modules
