@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,9 @@ class FakeFeed:
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
         return []
+
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        return 0
 
 
 def test_an_invite_notifies_the_guest_with_the_party_and_the_host_named() -> None:
