@@ -1,6 +1,8 @@
 """notify-guest: invite-created → a notification for the guest, invite-responded → one for the
-host, written to Firestore. Triggered by Pub/Sub (a CloudEvent function); idempotent on
-event_id. Unusable, unknown and over-age events are acknowledged and logged (realm.inbound)."""
+host, written to Firestore and pushed to their devices through FCM (realm.events.push).
+Triggered by Pub/Sub (a CloudEvent function); idempotent on event_id; fails (so Pub/Sub
+redelivers) when the feed or FCM could not be reached. Unusable, unknown and over-age events
+are acknowledged and logged (realm.inbound)."""
 
 from typing import Any
 
