@@ -11,10 +11,15 @@ UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck check openapi build checkov deps clean lock
+.PHONY: run run-auth test lint typecheck check openapi build checkov deps node-tools clean lock
 
 run: $(STAMP) deps
 	$(BIN)/realm serve
+
+# The Firebase Auth emulator as the identity provider (see docs/api/accounts.md): Node and
+# firebase-tools, several seconds more to start, so not part of plain `make run`.
+run-auth: $(STAMP) deps $(NODE_STAMP)
+	$(BIN)/realm serve --auth-emulator
 
 test: $(STAMP) deps $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -59,14 +64,15 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 lock: $(UV)
 	$(UV) lock
 
-# The Node tools of the client checks (tests/clients): exactly package-lock.json, once per
-# change of it (npm ci takes a few seconds; node_modules is reused by every run after). No
-# install scripts run: none of these tools needs one. Without npm the checks are skipped,
-# loudly, at the end of the test run.
+# The Node tools (package.json): the client checks (tests/clients) and firebase-tools for the
+# Auth emulator (make run-auth; its tests). Exactly package-lock.json, once per change of it
+# (npm ci takes seconds; node_modules is reused by every run after). No install scripts run:
+# none of these tools needs one. Without npm the tests that need them are skipped, loudly, at
+# the end of the test run.
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $(NODE_STAMP); \
-	else echo "!!! npm is missing: the client checks (tests/clients) will be SKIPPED"; fi
+	else echo "!!! npm is missing: the client checks and the Auth emulator tests will be SKIPPED"; fi
 
 # PostgreSQL server binaries: installed from Debian when missing and we are root (CI, fresh
 # machines); otherwise say what to install. The Java emulators are optional (see README).
@@ -77,6 +83,8 @@ deps:
 	    echo "installing PostgreSQL from Debian"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	  else echo "PostgreSQL is missing: sudo apt-get install postgresql (or set DATABASE_URL)"; exit 1; fi; }
+
+node-tools: $(NODE_STAMP)
 
 clean:
 	rm -rf $(VENV) $(UV_VENV) .venv-checkov node_modules dist .pytest_cache .mypy_cache .ruff_cache

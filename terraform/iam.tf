@@ -82,6 +82,25 @@ resource "google_project_iam_member" "function_firestore" {
   }
 }
 
+# --- Push: FCM HTTP v1 (messages:send) as the function's own identity. The predefined
+# roles/firebasecloudmessaging.admin would also let it manage topic subscriptions and read
+# delivery data; this role holds the one permission sending needs. FCM has no resource below
+# the project to grant it on, so the binding is project-level; the role is what is narrow.
+resource "google_project_iam_custom_role" "fcm_sender" {
+  role_id     = "realmFcmSender${replace(title(var.environment), "-", "")}"
+  title       = "Realm FCM sender (${var.environment})"
+  description = "Send FCM messages (HTTP v1 messages:send) and nothing else."
+  permissions = ["cloudmessaging.messages.create"]
+}
+
+resource "google_project_iam_member" "fcm_sender" {
+  for_each = local.push_senders
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.fcm_sender.name
+  member  = google_service_account.function[each.key].member
+}
+
 # --- Identities that call private functions (roles/run.invoker on one function each; see
 # functions.tf).
 resource "google_service_account" "gateway" {

@@ -180,14 +180,34 @@ locals {
       bucket_roles  = ["roles/storage.objectUser"], signs_urls = false, firestore = false
       max_instances = 5, concurrency = 1, pool_size = 1, memory = "2Gi", timeout = 300
     }
+    # Accounts and devices (issue 10). Devices are written once per app start: small pools.
+    # mark_notifications_read writes only the caller's Firestore feed: no database.
+    register_device = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    unregister_device = {
+      trigger       = "http", public = true, db = "write", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
+    mark_notifications_read = {
+      trigger       = "http", public = true, db = "none", publishes = [], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = true
+      max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
+    }
   }
+
+  # Functions that send push notifications through FCM HTTP v1 as their own identity (the
+  # custom role fcm_sender in iam.tf). notify_guest records what it sent in PostgreSQL
+  # (push_deliveries), so it is a "write" database function since issue 10.
+  push_senders = toset(["notify_guest"])
 
   # Connection budget. Each instance of a function holds at most pool_size connections
   # (REALM_DB_POOL_SIZE), so at full scale-out the functions hold
   #
   #   sum over db functions of max_instances x pool_size
-  #     signup 5x2=10, photo_upload 5x2=10, create_party 5x2=10, create_invite 5x2=10,
-  #     respond_invite 5x2=10, list_parties 10x4=40, me 10x2=20, relay_outbox 1x1=1,
   #     signup 3x1=3, photo_upload 3x1=3, create_party 3x1=3, create_invite 5x2=10,
   #     respond_invite 5x2=10, list_parties 10x4=40, me 8x2=16, relay_outbox 1x1=1,
   #     make_thumbnail 5x1=5, notify_guest 10x1=10,
@@ -196,12 +216,13 @@ locals {
   #     calendar 3x1=3, send_reminders 1x1=1,
   #     update_profile 3x1=3, find_users 5x2=10, match_contacts 3x1=3,
   #     create_invite_link 2x1=2, join_party 3x2=6, revoke_invite_link 2x1=2,
-  #     block_user 2x1=2, unblock_user 2x1=2
-  #   = 161 connections
+  #     block_user 2x1=2, unblock_user 2x1=2,
+  #     register_device 3x1=3, unregister_device 2x1=2   (mark_notifications_read: no database)
+  #   = 166 connections
   #
   # which must stay within max_connections (200, a database flag in sql.tf) minus the reserved
   # 20 (superuser_reserved_connections and Cloud SQL maintenance, the migrate step, an operator):
-  # 161 <= 180. A precondition on the instance refuses a plan that breaks this, and
+  # 166 <= 180. A precondition on the instance refuses a plan that breaks this, and
   # tests/infra recomputes it. Requests beyond that wait at the instance limit (Cloud Run queues
   # them briefly, then answers 429) instead of exhausting PostgreSQL's connections, which would
   # fail every function at once. pool_size <= concurrency: a request holds one connection at most.

@@ -8,6 +8,7 @@ locals {
     "cloudscheduler.googleapis.com",
     "firebase.googleapis.com",
     "firebaserules.googleapis.com",
+    "fcm.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",

@@ -77,8 +77,8 @@ def _truncate() -> None:
 
     with db.transaction() as tx:
         tx.execute(
-            "TRUNCATE users, parties, invites, photos, outbox, processed_events,"
-            " quota_subjects, quota_spends, idempotency_keys"
+            "TRUNCATE users, parties, invites, photos, outbox, processed_events, devices,"
+            " push_deliveries, quota_subjects, quota_spends, idempotency_keys"
             " RESTART IDENTITY CASCADE"
         )
 
@@ -171,6 +171,30 @@ def firestore_emulator() -> Iterator[Any]:
 
     yield from _emulator("Firestore", start)
     os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+
+
+@pytest.fixture(scope="session")
+def auth_emulator() -> Iterator[Any]:
+    """The Firebase Auth emulator (firebase-tools from package-lock.json, `make node-tools`)
+    for a demo- project, on free loopback ports. Skipped, loudly, where Node or the package is
+    missing."""
+    from realm.devstack import auth_emulator as firebase_auth
+
+    reason = firebase_auth.unavailable()
+    if reason is not None:
+        message = f"FIREBASE AUTH EMULATOR MISSING, ITS TESTS SKIPPED: {reason}"
+        _emulator_skips["Auth"] = message
+        pytest.skip(message)
+    log_dir = Path(os.environ["REALM_STATE_DIR"]) / "emulators"
+    # Node starts it in a few seconds on an idle machine; the bound is for a loaded one.
+    from tests.helpers import AUTH_EMULATOR_PROJECT
+
+    emulator = firebase_auth.emulator(log_dir, AUTH_EMULATOR_PROJECT).start(timeout=180)
+    try:
+        firebase_auth.wait_ready(emulator.host, timeout=120)
+        yield emulator
+    finally:
+        emulator.stop()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

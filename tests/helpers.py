@@ -15,6 +15,9 @@ from realm.config import settings
 from realm.devstack import tokens
 from tests import contract
 
+# The demo- project the Auth emulator of the test run serves (tests/conftest.py).
+AUTH_EMULATOR_PROJECT = "demo-realm-test"
+
 
 def uid(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"

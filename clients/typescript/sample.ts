@@ -215,7 +215,20 @@ export async function inviteByHandle(client: Client, partyId: number) {
   return data?.guest_id;
 }
 
+export async function pushAndReadState(client: Client, fcmToken: string, seen: string[]) {
+  // On every start of the app, and when Firebase Messaging hands out a new token.
+  await client.POST("/register-device", { body: { token: fcmToken, platform: "ios" } });
+  // The notifications screen: the ones on screen, or everything.
+  const some = await client.POST("/mark-notifications-read", { body: { ids: seen } });
+  const all = await client.POST("/mark-notifications-read", { body: { all: true } });
+  // On sign-out, so that this phone stops receiving the user's pushes.
+  await client.POST("/unregister-device", { body: { token: fcmToken } });
+  return (some.data?.updated ?? 0) + (all.data?.updated ?? 0);
+}
+
 export async function misuses(client: Client) {
+  // @ts-expect-error a device is an ios, android or web one
+  await client.POST("/register-device", { body: { token: "t", platform: "windows" } });
   // @ts-expect-error match-contacts takes a list of numbers
   await client.POST("/match-contacts", { body: { phones: "+4915112345678" } });
   // @ts-expect-error max_plus_ones is a number of plus-ones, not a yes or no

@@ -45,7 +45,8 @@ class Bounds:
     firestore_seconds: float = 10.0
     google_keys_seconds: float = 5.0
     signing_seconds: float = 5.0
-    fcm_seconds: float = 10.0
+    push_connect_seconds: float = 3.0
+    push_read_seconds: float = 10.0
     body_read_seconds: float = 10.0
 
 
@@ -64,7 +65,8 @@ _BOUNDS: dict[str, tuple[str, float, float]] = {
     "REALM_FIRESTORE_TIMEOUT_SECONDS": ("firestore_seconds", 0.1, 600),
     "REALM_GOOGLE_KEYS_TIMEOUT_SECONDS": ("google_keys_seconds", 0.1, 120),
     "REALM_SIGNING_TIMEOUT_SECONDS": ("signing_seconds", 0.1, 120),
-    "REALM_FCM_TIMEOUT_SECONDS": ("fcm_seconds", 0.1, 120),
+    "REALM_PUSH_CONNECT_TIMEOUT_SECONDS": ("push_connect_seconds", 0.1, 60),
+    "REALM_PUSH_READ_TIMEOUT_SECONDS": ("push_read_seconds", 0.1, 120),
     "REALM_BODY_READ_TIMEOUT_SECONDS": ("body_read_seconds", 0.1, 600),
 }
 
@@ -125,6 +127,13 @@ class Settings:
     invite_link_base_url: str
     # Timeouts of every outside call (realm.config.Bounds).
     bounds: Bounds = Bounds()
+    # Push (realm.events.push). fcm_endpoint: where FCM HTTP v1 is reached; None locally means
+    # no push (a test process), and in the cloud it is always Google's own.
+    fcm_endpoint: str | None = None
+    push_concurrency: int = 16
+    # The Firebase Auth emulator (host:port) whose unsigned tokens the verifier accepts; only
+    # ever set with REALM_ENV=local and a demo- project (realm.edge.auth.EmulatorVerifier).
+    auth_emulator_host: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -163,6 +172,47 @@ def _link_base(env: Mapping[str, str]) -> str:
             f" (https://example.com/join, realm://join), got {raw!r}"
         )
     return base
+
+
+FCM_ENDPOINT = "https://fcm.googleapis.com"
+_LOCAL_URL = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
+
+
+def _fcm_endpoint(env: Mapping[str, str], cloud: bool) -> str | None:
+    """Google's FCM in the cloud; locally the dev stack's stand-in, on loopback, or nothing."""
+    raw = (env.get("REALM_FCM_ENDPOINT") or "").rstrip("/")
+    if cloud:
+        if raw and raw != FCM_ENDPOINT:
+            raise ConfigError(f"REALM_FCM_ENDPOINT: only {FCM_ENDPOINT} when REALM_ENV=cloud")
+        return FCM_ENDPOINT
+    if raw and not _LOCAL_URL.match(raw):
+        raise ConfigError(
+            f"REALM_FCM_ENDPOINT: locally the stand-in's http://127.0.0.1:<port>, got {raw!r}"
+        )
+    return raw or None
+
+
+def _auth_emulator(env: Mapping[str, str], realm_env: str, project_id: str) -> str | None:
+    """The Firebase Auth emulator's address, refused wherever its unsigned tokens could be
+    taken for real ones: anywhere but a local run of a demo- project (which has no real users:
+    Firebase reserves the prefix for projects that exist only in emulators)."""
+    host = env.get("FIREBASE_AUTH_EMULATOR_HOST") or None
+    if host is None:
+        return None
+    if realm_env != "local":
+        raise ConfigError(
+            f"FIREBASE_AUTH_EMULATOR_HOST: the Auth emulator's unsigned tokens are refused"
+            f" when REALM_ENV={realm_env} (only REALM_ENV=local)"
+        )
+    if not project_id.startswith("demo-"):
+        raise ConfigError(
+            f"FIREBASE_AUTH_EMULATOR_HOST: needs a demo- project id (REALM_PROJECT_ID),"
+            f" got {project_id!r}"
+        )
+    if not _HOST_PORT.match(host):
+        raise ConfigError(f"FIREBASE_AUTH_EMULATOR_HOST: expected host:port, got {host!r}")
+    return host
 
 
 _QUOTA = re.compile(r"^([a-z_]+)=(\d{1,9})/(\d{1,8})$")
@@ -265,6 +315,9 @@ def load(env: Mapping[str, str]) -> Settings:
         quotas=_quotas(env),
         invite_link_base_url=_link_base(env),
         bounds=_bounds(env),
+        fcm_endpoint=_fcm_endpoint(env, cloud),
+        push_concurrency=_int(env, "REALM_PUSH_CONCURRENCY", 16, 1, 100),
+        auth_emulator_host=_auth_emulator(env, realm_env, project_id),
     )
 
 

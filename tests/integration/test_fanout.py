@@ -50,6 +50,9 @@ class RecordingFeed:
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
         return []
 
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        raise NotImplementedError("the fan-out never marks notifications read")
+
 
 def cancelled_party(guests: int, declined: int = 0) -> tuple[int, list[str], dict[str, Any]]:
     """A party of ``guests`` invited guests (the first ``declined`` of them declined), cancelled

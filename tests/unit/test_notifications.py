@@ -95,6 +95,9 @@ class FakeFeed:
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
         return []
 
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        return 0
+
 
 def test_an_invite_notifies_the_guest_with_the_party_and_the_host_named() -> None:
     message = event_message("invite-created", invite_created_data())

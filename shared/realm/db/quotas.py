@@ -40,6 +40,8 @@ _DEFAULTS = (
     Quota("signups", 5, DAY),
     # §12: the phone numbers one user may look up.
     Quota("contacts", 2000, DAY),
+    # §13: the app registers its token at every start; this only stops a script.
+    Quota("devices", 200, HOUR),
 )
 
 

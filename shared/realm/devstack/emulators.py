@@ -271,27 +271,39 @@ def start_both(log_dir: Path, project: str, rules: Path | None = None) -> Runnin
     return running
 
 
+# What a running `realm serve` tells the other `realm` commands (notifications, pushes, token):
+# where its emulators, stand-ins and database are, and the project they serve.
+STACK_VARIABLES = (
+    "PUBSUB_EMULATOR_HOST",
+    "FIRESTORE_EMULATOR_HOST",
+    "FIREBASE_AUTH_EMULATOR_HOST",
+    "REALM_FCM_ENDPOINT",
+    "REALM_PROJECT_ID",
+    "DATABASE_URL",
+)
+
+
 def write_hosts(state_dir: Path, env: dict[str, str]) -> Path:
-    """Where a running ``realm serve`` left its emulators, for other ``realm`` commands."""
+    """Where a running ``realm serve`` left its services, for other ``realm`` commands.
+    Readable by its owner only: the local database's URL carries its (generated) password."""
     path = state_dir / HOSTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**env, "pid": os.getpid(), "at": time.time()}) + "\n")
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(json.dumps({**env, "pid": os.getpid(), "at": time.time()}) + "\n")
     return path
 
 
 def read_hosts(state_dir: Path) -> dict[str, str]:
-    """The emulator variables a running ``realm serve`` wrote, if it is still running."""
+    """The variables a running ``realm serve`` wrote, if it is still running."""
     path = state_dir / HOSTS_FILE
     try:
         saved = json.loads(path.read_text())
         os.kill(int(saved["pid"]), 0)
     except (OSError, ValueError, KeyError, TypeError):
         return {}
-    return {
-        name: str(saved[name])
-        for name in ("PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
-        if name in saved
-    }
+    return {name: str(saved[name]) for name in STACK_VARIABLES if name in saved}
 
 
 @dataclass
@@ -332,8 +344,6 @@ def start_local(stack: Any, state_dir: Path, project: str, rules: Path | None) -
     running = start_both(state_dir / "emulators", project, rules)
     stack.started("emulators", running.stop)
     os.environ.update(running.env())
-    hosts = write_hosts(state_dir, running.env())
-    stack.started("emulator hosts file", lambda: hosts.unlink(missing_ok=True))
     print(
         f"Pub/Sub emulator on {running.pubsub.host}, Firestore emulator on "
         f"{running.firestore.host} (logs in {state_dir / 'emulators'})"

@@ -534,3 +534,65 @@ class RevokedLinkOut(Response):
 class BlockOut(Response):
     user_id: int
     blocked: bool
+
+
+# --- accounts and devices (issue 10, DESIGN §13) ------------------------------------------------
+
+# An FCM registration token as the app gets it from the Firebase SDK: printable ASCII without
+# spaces (FCM's are about 150-250 characters; the bound leaves room for any it may make).
+DeviceToken = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4096,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The FCM registration token (Firebase Messaging getToken()).",
+    ),
+]
+NotificationId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", description="A notification's id.")
+]
+
+
+class RegisterDeviceRequest(Request):
+    token: DeviceToken
+    platform: Literal["ios", "android", "web"]
+
+
+class UnregisterDeviceRequest(Request):
+    token: DeviceToken
+
+
+class MarkNotificationsReadRequest(Request):
+    """Exactly one of ``ids`` and ``all``."""
+
+    ids: Annotated[
+        list[NotificationId] | None,
+        Field(default=None, min_length=1, max_length=500, description="1-500 ids."),
+    ]
+    all: Annotated[
+        Literal[True] | None, Field(default=None, description="Every notification of yours.")
+    ]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MarkNotificationsReadRequest:
+        if (self.ids is None) == (self.all is None):
+            raise ValueError("send either 'ids' or 'all': true, not both and not neither")
+        return self
+
+
+class DeviceOut(Response):
+    platform: Literal["ios", "android", "web"]
+    registered_at: datetime
+
+
+class DeviceRemovedOut(Response):
+    removed: Annotated[
+        bool, Field(description="Whether a device of yours had this token (false when not).")
+    ]
+
+
+class NotificationsReadOut(Response):
+    updated: Annotated[
+        int, Field(description="How many of the notifications were unread and now are read.")
+    ]

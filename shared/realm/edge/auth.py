@@ -4,6 +4,11 @@ In the cloud the signing keys are Google's published certificates for Firebase A
 once and kept for as long as their Cache-Control allows. Locally and in tests a key generated on
 this machine stands in for them (see ``realm.devstack.tokens``); with ``REALM_ENV=cloud`` that
 key is refused at start-up by the configuration.
+
+For the mobile app's developers, the Firebase Auth emulator can be the local identity provider
+instead (``realm serve --auth-emulator``): its tokens are unsigned, and ``EmulatorVerifier``
+accepts them, checking every claim but the signature, only in the configuration
+``realm.config`` allows for it (a local run of a ``demo-`` project).
 """
 
 from __future__ import annotations
@@ -191,8 +196,7 @@ class Verifier:
                 self._verified.popitem(last=False)
         return caller
 
-    def _verify(self, token: str) -> Caller:
-        header, claims, signed, signature = _parse(token)
+    def _check_signature(self, header: dict[str, Any], signed: bytes, signature: bytes) -> None:
         if header.get("alg") != "RS256":
             raise InvalidToken("The token must be signed with RS256.")
         kid = header.get("kid")
@@ -205,6 +209,10 @@ class Verifier:
             key.verify(signature, signed, PKCS1v15(), SHA256())
         except InvalidSignature:
             raise InvalidToken("The token's signature is invalid.") from None
+
+    def _verify(self, token: str) -> Caller:
+        header, claims, signed, signature = _parse(token)
+        self._check_signature(header, signed, signature)
         now = time.time()
         for name in ("exp", "iat"):
             if not _finite_number(claims.get(name)):
@@ -284,10 +292,48 @@ def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
         raise InvalidToken("The token is not a JWT.") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise InvalidToken("The token is not a JWT.")
-    return header, claims, f"{parts[0]}.{parts[1]}".encode(), _b64(parts[2])
+    # An empty signature is the Auth emulator's unsigned token (EmulatorVerifier); RS256
+    # verification fails on it like on any other wrong signature.
+    signature = _b64(parts[2]) if parts[2] else b""
+    return header, claims, f"{parts[0]}.{parts[1]}".encode(), signature
+
+
+class EmulatorVerifier(Verifier):
+    """Accepts the Firebase Auth emulator's tokens, which are unsigned (``alg: none``).
+
+    Only built when the configuration allows it (``REALM_ENV=local``, a ``demo-`` project and
+    ``FIREBASE_AUTH_EMULATOR_HOST``; ``realm.config`` refuses the variable anywhere else). Only
+    the signature is skipped: expiry, issue time, audience, issuer and subject are checked as
+    for a real token, unlike firebase-admin's emulator mode, so that an app developer meets an
+    expired token locally exactly when they would in production. A signed token is refused:
+    in this mode the emulator is the only identity provider.
+    """
+
+    def __init__(self, config: Settings, remember: int = 4096) -> None:
+        if config.auth_emulator_host is None or config.env != "local":
+            raise RuntimeError("the Auth emulator's tokens are accepted only in a local run")
+        if not config.project_id.startswith("demo-"):
+            raise RuntimeError("the Auth emulator's tokens are accepted only for a demo- project")
+        super().__init__(config, _NoKeys(), remember)
+
+    def _check_signature(self, header: dict[str, Any], signed: bytes, signature: bytes) -> None:
+        if header.get("alg") != "none" or signature:
+            raise InvalidToken("Only the Auth emulator's unsigned tokens are accepted here.")
+
+
+class _NoKeys(LocalKeys):
+    """The emulator signs nothing: there is no key to find."""
+
+    def __init__(self) -> None:
+        pass
+
+    def key(self, kid: str) -> RSAPublicKey | None:
+        return None
 
 
 def _default_verifier() -> Verifier:
+    if settings.auth_emulator_host is not None:
+        return EmulatorVerifier(settings)
     keys: GoogleKeys | LocalKeys
     keys = LocalKeys(settings.local_key_file) if settings.local_key_file else GoogleKeys()
     return Verifier(settings, keys)

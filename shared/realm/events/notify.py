@@ -21,10 +21,13 @@ The feed port has two adapters:
 
 The two invite events need nothing but Firestore; the party events read and record their
 recipients in PostgreSQL (``realm.events.fanout``), never while a Firestore write is under way.
+Each notification is also pushed to the recipient's devices (``realm.events.push``), which
+records in PostgreSQL what it sent to which device.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -40,7 +43,7 @@ from realm import logs
 from realm.config import settings
 from realm.db import guard
 from realm.errors import DependencyUnavailable
-from realm.events import fanout, inbound
+from realm.events import fanout, inbound, push
 from realm.logs import log
 from realm.process import PerKey
 
@@ -280,6 +283,11 @@ class Feed(Protocol):
         """The user's notifications, newest first, each with its ``id``."""
         ...
 
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        """Marks the user's notifications ``ids`` (None: all of them) read; returns how many
+        existed and were unread. Ids of no notification of theirs are not counted."""
+        ...
+
 
 FIRESTORE_BATCH_LIMIT = 500
 
@@ -355,6 +363,49 @@ class FirestoreFeed:
         )
         return [{"id": doc.id, **(doc.to_dict() or {})} for doc in query.limit(limit).stream()]
 
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        """Batched writes of at most 500 documents (Firestore's limit per batch).
+
+        Each update is conditional on the document being unchanged since it was read unread
+        (``last_update_time``): a batch that meets a concurrent change fails as a whole and its
+        documents are read again, so ``n`` counts exactly the documents this call turned from
+        unread to read, and two overlapping calls never both count one.
+        """
+        collection = self._collection(auth_uid)
+        if ids is None:
+            query = collection.where(filter=_unread()).limit(MARK_READ_BATCH)
+            return self._mark_until_done(lambda: list(query.stream()))
+        unique = list(dict.fromkeys(ids))
+        updated = 0
+        for start in range(0, len(unique), MARK_READ_BATCH):
+            refs = [collection.document(i) for i in unique[start : start + MARK_READ_BATCH]]
+            updated += self._mark_until_done(functools.partial(self._unread_of, refs), once=True)
+        return updated
+
+    def _unread_of(self, refs: list[Any]) -> list[Any]:
+        return [doc for doc in self._client.get_all(refs) if doc.exists and _is_unread(doc)]
+
+    def _mark_until_done(self, unread: Callable[[], list[Any]], once: bool = False) -> int:
+        from google.api_core.exceptions import FailedPrecondition, NotFound
+
+        updated = 0
+        for _ in range(_MARK_READ_ROUNDS):
+            found = unread()
+            if not found:
+                return updated
+            batch = self._client.batch()
+            for doc in found:
+                option = self._client.write_option(last_update_time=doc.update_time)
+                batch.update(doc.reference, {"read": True}, option=option)
+            try:
+                batch.commit()
+            except (FailedPrecondition, NotFound):
+                continue  # changed (or deleted) meanwhile: read this batch again
+            updated += len(found)
+            if once:
+                return updated
+        raise RuntimeError("notifications kept changing while being marked read")
+
 
 class LocalFeed:
     """The in-process fallback: ``<state dir>/notify.sqlite3``."""
@@ -413,6 +464,38 @@ class LocalFeed:
             ).fetchall()
         return [{"id": row[0], **json.loads(row[1])} for row in rows]
 
+    def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        unread = "auth_uid = ? AND json_extract(document, '$.read') = 0"
+        with self._connect() as conn:
+            if ids is None:
+                cursor = conn.execute(_MARK_READ + unread, (auth_uid,))
+                return int(cursor.rowcount)
+            updated = 0
+            unique = list(dict.fromkeys(ids))
+            for start in range(0, len(unique), MARK_READ_BATCH):
+                chunk = unique[start : start + MARK_READ_BATCH]
+                cursor = conn.execute(
+                    _MARK_READ + unread + f" AND id IN ({', '.join('?' * len(chunk))})",
+                    (auth_uid, *chunk),
+                )
+                updated += int(cursor.rowcount)
+        return updated
+
+
+_MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
+MARK_READ_BATCH = 500  # Firestore's limit of writes per batch
+_MARK_READ_ROUNDS = 100  # "all" marks 500 per round: up to 50,000 unread at once
+
+
+def _unread() -> Any:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return FieldFilter("read", "==", False)
+
+
+def _is_unread(doc: Any) -> bool:
+    return (doc.to_dict() or {}).get("read") is False
+
 
 def local_feed_path() -> Path:
     return settings.state_dir / "notify.sqlite3"
@@ -449,20 +532,53 @@ def _document_id(auth_uid: str) -> bool:
     return not ("/" in auth_uid or auth_uid in {".", ".."} or auth_uid.startswith("__"))
 
 
+def _feed_and_push(
+    event: inbound.InboundEvent,
+    notification: Notification,
+    auth_uids: Sequence[str],
+    feed: Feed,
+    sender: push.Sender | None,
+) -> int:
+    """Writes the recipients' notifications and pushes them to their devices; returns how many
+    documents this call created.
+
+    Each of the two is attempted whatever the other does, and the first failure is raised
+    afterwards, so that Pub/Sub redelivers and the one that failed gets done then: a push
+    failure never loses the notification, nor a feed failure the push. Both are idempotent on
+    the event (create-if-absent documents; push_deliveries per device), so the one that
+    succeeded is not repeated.
+    """
+    notification_id = str(event.event_id)
+    failure: Exception | None = None
+    created = 0
+    try:
+        created = feed.add_many([(uid, notification_id, notification) for uid in auth_uids])
+    except Exception as error:
+        failure = error
+    try:
+        content = push.PushContent.of(notification_id, notification)
+        push.deliver(event.event_id, list(auth_uids), content, sender=sender)
+    except Exception as error:
+        failure = failure or error
+    if failure is not None:
+        raise failure
+    return created
+
+
 def _fan_out(
     event: inbound.InboundEvent,
     notification: Notification,
     feed: Feed | None,
+    sender: push.Sender | None,
 ) -> Outcome:
-    """A party event: the same notification for each of its pending recipients."""
+    """A party event: the same notification for each of its pending recipients, a batch at a
+    time (realm.events.fanout records each batch once both its feed and push are done)."""
     chosen = feed or default_feed()
-    notification_id = str(event.event_id)
 
     def write(auth_uids: Sequence[str]) -> int:
         # An id Firestore cannot hold could never be written; it is skipped (and so marked).
-        return chosen.add_many(
-            [(uid, notification_id, notification) for uid in auth_uids if _document_id(uid)]
-        )
+        valid = [uid for uid in auth_uids if _document_id(uid)]
+        return _feed_and_push(event, notification, valid, chosen, sender)
 
     delivery = fanout.deliver(event.event_id, write)
     log.info(
@@ -474,9 +590,12 @@ def _fan_out(
     return "delivered"
 
 
-def handle(cloud_event: Any, feed: Feed | None = None) -> Outcome:
-    """notify-guest's work for one delivery. Returns normally (→ 2xx, acknowledged) for
-    everything but a failure to write the feed, which raises so that Pub/Sub retries."""
+def handle(
+    cloud_event: Any, feed: Feed | None = None, sender: push.Sender | None = None
+) -> Outcome:
+    """notify-guest's work for one delivery: the notifications in the feed, and pushed to the
+    recipients' devices. Returns normally (→ 2xx, acknowledged) for everything but a failure
+    to write the feed or to reach FCM, which raises so that Pub/Sub retries."""
     with logs.bound(subscriber="notify-guest"):
         try:
             event = inbound.decode(cloud_event)
@@ -485,10 +604,10 @@ def handle(cloud_event: Any, feed: Feed | None = None) -> Outcome:
             return "malformed"
         # Every line about this event, here and below, carries its id and type.
         with logs.bound(event_id=str(event.event_id), event_type=event.type):
-            return _notify(event, feed)
+            return _notify(event, feed, sender)
 
 
-def _notify(event: inbound.InboundEvent, feed: Feed | None) -> Outcome:
+def _notify(event: inbound.InboundEvent, feed: Feed | None, sender: push.Sender | None) -> Outcome:
     if event.too_old():
         log.warning(
             "dropped an event older than %ss (%.0fs old)",
@@ -498,7 +617,7 @@ def _notify(event: inbound.InboundEvent, feed: Feed | None) -> Outcome:
         return "too_old"
     try:
         if event.type in FANOUT_RULES:
-            return _fan_out(event, fanout_notification(event), feed)
+            return _fan_out(event, fanout_notification(event), feed, sender)
         target = notification_for(event)
     except inbound.Unusable as error:
         log.warning("acknowledged an unusable event: %s", error)
@@ -512,7 +631,7 @@ def _notify(event: inbound.InboundEvent, feed: Feed | None) -> Outcome:
         log.error("acknowledged an event for a user id Firestore cannot hold")
         return "malformed"
     chosen = feed or default_feed()
-    created = chosen.add(auth_uid, str(event.event_id), notification)
+    created = _feed_and_push(event, notification, [auth_uid], chosen, sender)
     outcome: Outcome = "created" if created else "duplicate"
     log.info("notification %s", outcome, extra={"fields": {"feed": chosen.name}})
     return outcome

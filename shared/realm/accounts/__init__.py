@@ -1,0 +1,1 @@
+"""Accounts: a user's devices (and, later, deleting an account and exporting its data)."""
