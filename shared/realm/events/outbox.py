@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from realm import db
 from realm.config import settings
@@ -49,16 +49,7 @@ EventType = Literal[
     "party-reminder",
 ]
 # Each event type has its own topic, named as the type.
-TOPICS: tuple[EventType, ...] = (
-    "invite-created",
-    "invite-responded",
-    "photo-uploaded",
-    "party-updated",
-    "party-cancelled",
-    "waitlist-promoted",
-    "cohost-added",
-    "party-reminder",
-)
+TOPICS: tuple[EventType, ...] = get_args(EventType)
 
 
 @dataclass(frozen=True)
