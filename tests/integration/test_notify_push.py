@@ -5,7 +5,7 @@ what succeeded."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,6 @@ from tests.helpers import add_user
 from tests.unit.test_notifications import event_message, invite_created_data, pushed
 
 pytestmark = pytest.mark.usefixtures("clean_db")
-
-
-@pytest.fixture(scope="module")
-def stand_in() -> Iterator[StandInFcm]:
-    server = StandInFcm().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

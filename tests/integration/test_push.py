@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,13 +19,6 @@ from realm.events.push import FcmSender, PushContent, PushRetry, SendResult, Sta
 from tests.helpers import add_user, uid
 
 CONTENT = PushContent("", "invite-created", "You're invited", "Host invited you to FLAT.", {})
-
-
-@pytest.fixture(scope="module")
-def stand_in() -> Iterator[StandInFcm]:
-    server = StandInFcm().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
