@@ -38,6 +38,7 @@ time, which notify-guest uses to drop events about the account that arrive late
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -333,12 +334,15 @@ def erase(
         "mentions": lambda: _others_feeds(erasure, feed or notify.default_feed()),
         "sign_in": lambda: _sign_in(erasure, identities or identity.default()),
     }
+    seconds: dict[str, float] = {}
     for step in STEPS:
         if step not in erasure.done:
+            started = time.perf_counter()
             work[step]()
             _record(erasure.id, step)
+            seconds[step] = round(time.perf_counter() - started, 3)
     _finish(erasure)
-    log.info("account erased", extra={"fields": {"erasure_id": erasure.id}})
+    log.info("account erased", extra={"fields": {"erasure_id": erasure.id, "seconds": seconds}})
     return "erased"
 
 
