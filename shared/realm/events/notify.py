@@ -23,6 +23,9 @@ The two invite events need nothing but Firestore; the party events read and reco
 recipients in PostgreSQL (``realm.events.fanout``), never while a Firestore write is under way.
 Each notification is also pushed to the recipient's devices (``realm.events.push``), which
 records in PostgreSQL what it sent to which device.
+
+An event for, or naming, someone whose account was deleted after it happened is dropped, and
+what a delivery wrote while the account went is deleted again (``realm.events.erased``).
 """
 
 from __future__ import annotations
