@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from realm.events.notify import LocalFeed, local_feed_path
+from realm.events.publishing import Message, push_envelope
 from tests.e2e.flows import Person
 from tests.e2e.test_accounts import eventually
 from tests.helpers import Client, in_hours, multipart, token
@@ -173,3 +174,33 @@ def test_deleting_is_a_post(host: Person) -> None:
 
     assert (reply.status, reply.error_code) == (405, "method_not_allowed")
     assert host.get("/me").status == 200
+
+
+def an_account_deleted_push(data: dict[str, Any]) -> bytes:
+    message = {
+        "event_id": str(uuid.uuid4()),
+        "type": "account-deleted",
+        "occurred_at": "2030-01-01T00:00:00+00:00",
+        "data": data,
+    }
+    envelope = push_envelope(Message.of("account-deleted", message), "subscriptions/s")
+    return json.dumps(envelope).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json at all",
+        b'{"message": {}}',
+        an_account_deleted_push({}),
+        an_account_deleted_push({"erasure_id": "12"}),
+        an_account_deleted_push({"erasure_id": 987654321}),  # none such: done long ago
+    ],
+    ids=["not-json", "no-message", "no-erasure", "erasure-as-text", "unknown-erasure"],
+)
+def test_a_push_to_erase_account_that_erases_nothing_is_acknowledged(
+    api: Client, body: bytes
+) -> None:
+    reply = api.post("/erase-account", data=body, headers={"Content-Type": "application/json"})
+
+    assert 200 <= reply.status < 300, "acknowledged: a redelivery could never do better"
