@@ -101,6 +101,59 @@ resource "google_project_iam_member" "fcm_sender" {
   member  = google_service_account.function[each.key].member
 }
 
+# --- Deleting a deleted account's Firebase Auth user (Identity Toolkit accounts:delete) as the
+# function's own identity. roles/firebaseauth.admin would also let it create and change users
+# and the project's sign-in configuration; this role holds the one permission deleting a user
+# needs. Firebase Auth users live in the project, so the binding is project-level; the role is
+# what is narrow.
+resource "google_project_iam_custom_role" "auth_user_deleter" {
+  role_id     = "realmAuthUserDeleter${replace(title(var.environment), "-", "")}"
+  title       = "Realm Auth user deleter (${var.environment})"
+  description = "Delete Firebase Auth users (Identity Toolkit accounts:delete) and nothing else."
+  permissions = ["firebaseauth.users.delete"]
+}
+
+resource "google_project_iam_member" "auth_user_deleter" {
+  for_each = local.auth_user_deleters
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.auth_user_deleter.name
+  member  = google_service_account.function[each.key].member
+}
+
+# --- Deleting a deleted account's photo objects: list and delete on the media bucket, without
+# the create and read that roles/storage.objectUser would add.
+resource "google_project_iam_custom_role" "media_eraser" {
+  role_id     = "realmMediaEraser${replace(title(var.environment), "-", "")}"
+  title       = "Realm media eraser (${var.environment})"
+  description = "List and delete objects (granted on the media bucket only)."
+  permissions = ["storage.objects.list", "storage.objects.delete"]
+}
+
+resource "google_storage_bucket_iam_member" "media_eraser" {
+  for_each = local.media_erasers
+
+  bucket = google_storage_bucket.media.name
+  role   = google_project_iam_custom_role.media_eraser.name
+  member = google_service_account.function[each.key].member
+}
+
+# --- Reading Firestore without writing (export-my-data reads the caller's feed); narrowed to
+# the one database like the writers' grant.
+resource "google_project_iam_member" "function_firestore_reader" {
+  for_each = local.firestore_readers
+
+  project = var.project_id
+  role    = "roles/datastore.viewer"
+  member  = google_service_account.function[each.key].member
+
+  condition {
+    title       = "only-default-firestore"
+    description = "Only the (default) Firestore database."
+    expression  = "resource.name.startsWith(\"projects/${var.project_id}/databases/(default)\")"
+  }
+}
+
 # --- Identities that call private functions (roles/run.invoker on one function each; see
 # functions.tf).
 resource "google_service_account" "gateway" {

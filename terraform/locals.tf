@@ -68,7 +68,7 @@ locals {
       max_instances = 8, concurrency = 8, pool_size = 2, memory = "512Mi", timeout = 30
     }
     relay_outbox = {
-      trigger       = "http", public = false, db = "write", publishes = ["invite-created", "invite-responded", "photo-uploaded", "party-updated", "party-cancelled", "waitlist-promoted", "cohost-added", "party-reminder"], subscribes = []
+      trigger       = "http", public = false, db = "write", publishes = ["invite-created", "invite-responded", "photo-uploaded", "party-updated", "party-cancelled", "waitlist-promoted", "cohost-added", "party-reminder", "account-deleted"], subscribes = []
       bucket_roles  = [], signs_urls = false, firestore = false
       max_instances = 1, concurrency = 1, pool_size = 1, memory = "512Mi", timeout = 120
     }
@@ -197,7 +197,39 @@ locals {
       bucket_roles  = [], signs_urls = false, firestore = true
       max_instances = 3, concurrency = 8, pool_size = 1, memory = "512Mi", timeout = 30
     }
+    # Deleting an account and exporting one's data: rare, so 2 instances of pool 1 each.
+    # delete_account's one transaction cancels the parties (party-cancelled, and the promotions
+    # of the waitlists it frees: waitlist-promoted) and writes account-deleted.
+    delete_account = {
+      trigger       = "http", public = true, db = "write", publishes = ["account-deleted", "party-cancelled", "waitlist-promoted"], subscribes = []
+      bucket_roles  = [], signs_urls = false, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 60
+    }
+    # Reads the caller's feed (roles/datastore.viewer: local.firestore_readers) and signs their
+    # photos' URLs; a read transaction, then no connection while Firestore and IAM answer.
+    export_my_data = {
+      trigger       = "http", public = true, db = "read", publishes = [], subscribes = []
+      bucket_roles  = ["roles/storage.objectViewer"], signs_urls = true, firestore = false
+      max_instances = 2, concurrency = 4, pool_size = 1, memory = "512Mi", timeout = 60
+    }
+    # The erasure of a deleted account: its photo objects (local.media_erasers: list and
+    # delete only), Firestore documents (firestore), the Firebase Auth account
+    # (local.auth_user_deleters). Progress is kept in PostgreSQL.
+    erase_account = {
+      trigger       = "pubsub", public = false, db = "write", publishes = [], subscribes = ["account-deleted"]
+      bucket_roles  = [], signs_urls = false, firestore = true
+      max_instances = 2, concurrency = 1, pool_size = 1, memory = "512Mi", timeout = 300
+    }
   }
+
+  # Functions that delete Firebase Auth users (Identity Toolkit accounts:delete) as their own
+  # identity: the custom role auth_user_deleter in iam.tf, and nothing else of Firebase Auth.
+  auth_user_deleters = toset(["erase_account"])
+  # Functions that delete media objects without writing any (a custom role on the media
+  # bucket: storage.objects.list and storage.objects.delete).
+  media_erasers = toset(["erase_account"])
+  # Functions that read Firestore documents without writing any (roles/datastore.viewer).
+  firestore_readers = toset(["export_my_data"])
 
   # Functions that send push notifications through FCM HTTP v1 as their own identity (the
   # custom role fcm_sender in iam.tf). notify_guest records what it sent in PostgreSQL
@@ -218,11 +250,12 @@ locals {
   #     create_invite_link 2x1=2, join_party 3x2=6, revoke_invite_link 2x1=2,
   #     block_user 2x1=2, unblock_user 2x1=2,
   #     register_device 3x1=3, unregister_device 2x1=2   (mark_notifications_read: no database)
-  #   = 166 connections
+  #     delete_account 2x1=2, export_my_data 2x1=2, erase_account 2x1=2
+  #   = 172 connections
   #
   # which must stay within max_connections (200, a database flag in sql.tf) minus the reserved
   # 20 (superuser_reserved_connections and Cloud SQL maintenance, the migrate step, an operator):
-  # 166 <= 180. A precondition on the instance refuses a plan that breaks this, and
+  # 172 <= 180. A precondition on the instance refuses a plan that breaks this, and
   # tests/infra recomputes it. Requests beyond that wait at the instance limit (Cloud Run queues
   # them briefly, then answers 429) instead of exhausting PostgreSQL's connections, which would
   # fail every function at once. pool_size <= concurrency: a request holds one connection at most.
@@ -234,6 +267,7 @@ locals {
   topics = toset([
     "invite-created", "invite-responded", "photo-uploaded",
     "party-updated", "party-cancelled", "waitlist-promoted", "cohost-added", "party-reminder",
+    "account-deleted",
   ])
 
   # (function, topic) pairs of the push subscriptions, keyed "<deployed-name>--<topic>".

@@ -78,7 +78,7 @@ def _truncate() -> None:
     with db.transaction() as tx:
         tx.execute(
             "TRUNCATE users, parties, invites, photos, outbox, processed_events, devices,"
-            " push_deliveries, quota_subjects, quota_spends, idempotency_keys"
+            " push_deliveries, quota_subjects, quota_spends, idempotency_keys, account_erasures"
             " RESTART IDENTITY CASCADE"
         )
 

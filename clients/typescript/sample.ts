@@ -226,7 +226,28 @@ export async function pushAndReadState(client: Client, fcmToken: string, seen: s
   return (some.data?.updated ?? 0) + (all.data?.updated ?? 0);
 }
 
+export async function takeMyDataAndLeave(client: Client) {
+  // The export is a JSON attachment: save it under the name the server gives.
+  const exported = await client.GET("/export-my-data");
+  const disposition = exported.response.headers.get("Content-Disposition") ?? "";
+  const guests = exported.data?.parties.flatMap((p) => p.guests.map((g) => g.user.handle)) ?? [];
+  if (exported.data?.truncated.includes("guests")) {
+    console.log("the newest parties' guest lists only: list-guests has the rest");
+  }
+  // Deleting needs the person's words: anything else is 422 confirmation_mismatch.
+  const deleted = await client.POST("/delete-account", {
+    body: { confirm: "delete my account" },
+  });
+  if (deleted.response.status === 202) {
+    // From now on this token gets 403 signup_required: sign out.
+    console.log(`${deleted.data?.parties_cancelled ?? 0} parties cancelled`);
+  }
+  return { disposition, guests };
+}
+
 export async function misuses(client: Client) {
+  // @ts-expect-error deleting an account needs its confirmation
+  await client.POST("/delete-account", { body: {} });
   // @ts-expect-error a device is an ios, android or web one
   await client.POST("/register-device", { body: { token: "t", platform: "windows" } });
   // @ts-expect-error match-contacts takes a list of numbers

@@ -13,12 +13,7 @@ from realm.events import inbound
 from realm.logs import log
 from realm.media import photos
 
-_not_an_event = inbound.acknowledge_non_event("make-thumbnail")
-functions_framework.errorhandler(400)(_not_an_event)
-functions_framework.errorhandler(415)(_not_an_event)
-# What may work next time (a store or database failure) is raised so that Pub/Sub retries it,
-# and logged by this as one JSON line rather than by Flask as a traceback.
-functions_framework.errorhandler(Exception)(inbound.redeliver_on_failure("make-thumbnail"))
+inbound.install_error_handlers(functions_framework, "make-thumbnail")
 
 
 @functions_framework.cloud_event

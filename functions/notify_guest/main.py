@@ -13,12 +13,7 @@ from cloudevents.http import CloudEvent
 
 from realm.events import inbound, notify
 
-_not_an_event = inbound.acknowledge_non_event("notify-guest")
-functions_framework.errorhandler(400)(_not_an_event)
-functions_framework.errorhandler(415)(_not_an_event)
-# What may work next time (a store or database failure) is raised so that Pub/Sub retries it,
-# and logged by this as one JSON line rather than by Flask as a traceback.
-functions_framework.errorhandler(Exception)(inbound.redeliver_on_failure("notify-guest"))
+inbound.install_error_handlers(functions_framework, "notify-guest")
 
 
 @functions_framework.cloud_event

@@ -48,6 +48,8 @@ class Bounds:
     push_connect_seconds: float = 3.0
     push_read_seconds: float = 10.0
     body_read_seconds: float = 10.0
+    # Firebase Auth's admin API (Identity Toolkit accounts:delete), per request.
+    identity_seconds: float = 10.0
 
 
 # variable → (field of Bounds, lowest, highest). Zero is allowed only where PostgreSQL reads it
@@ -68,6 +70,7 @@ _BOUNDS: dict[str, tuple[str, float, float]] = {
     "REALM_PUSH_CONNECT_TIMEOUT_SECONDS": ("push_connect_seconds", 0.1, 60),
     "REALM_PUSH_READ_TIMEOUT_SECONDS": ("push_read_seconds", 0.1, 120),
     "REALM_BODY_READ_TIMEOUT_SECONDS": ("body_read_seconds", 0.1, 600),
+    "REALM_IDENTITY_TIMEOUT_SECONDS": ("identity_seconds", 0.1, 120),
 }
 
 

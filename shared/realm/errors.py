@@ -220,6 +220,11 @@ class ExpiresInPast(RuleViolation):
     default_message = "expires_at must be in the future."
 
 
+class ConfirmationMismatch(RuleViolation):
+    code = "confirmation_mismatch"
+    default_message = 'To delete your account, send {"confirm": "delete my account"}.'
+
+
 class InvalidBase64(RuleViolation):
     code = "invalid_base64"
     default_message = "image_base64 is not valid base64."

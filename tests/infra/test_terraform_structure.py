@@ -20,6 +20,7 @@ TOPICS = {
     "waitlist-promoted",
     "cohost-added",
     "party-reminder",
+    "account-deleted",
 }
 # HTTP functions that Cloud Scheduler calls; every other HTTP function is behind the gateway.
 SCHEDULED = {"relay_outbox", "send_reminders"}
@@ -78,7 +79,7 @@ def test_event_functions_retry_with_a_bounded_policy_before_dead_lettering(
     terraform: Terraform, functions: dict[str, dict[str, Any]]
 ) -> None:
     events = {k for k, f in functions.items() if f["trigger"] == "pubsub"}
-    assert events == {"notify_guest", "make_thumbnail"}
+    assert events == {"notify_guest", "make_thumbnail", "erase_account"}
     push = terraform.resource("google_pubsub_subscription", "push")
     retry = block(push, "retry_policy")
     assert retry["minimum_backoff"] == "10s"
@@ -296,3 +297,29 @@ def test_event_functions_declare_their_cloudevent_signature_for_pubsub_push(fold
         "a push subscription delivers an HTTP request; @functions_framework.cloud_event makes the "
         "Functions Framework hand it to the function as a CloudEvent"
     )
+
+
+def test_only_erase_account_deletes_auth_users_and_media_and_each_with_one_narrow_role(
+    terraform: Terraform, functions: dict[str, dict[str, Any]]
+) -> None:
+    for name in ("auth_user_deleters", "media_erasers"):
+        assert re.findall(r'"(\w+)"', str(terraform.locals[name])) == ["erase_account"], name
+    deleter = terraform.resource("google_project_iam_custom_role", "auth_user_deleter")
+    assert deleter["permissions"] == ["firebaseauth.users.delete"]
+    eraser = terraform.resource("google_project_iam_custom_role", "media_eraser")
+    assert eraser["permissions"] == ["storage.objects.list", "storage.objects.delete"]
+    binding = terraform.resource("google_storage_bucket_iam_member", "media_eraser")
+    assert binding["bucket"] == "${google_storage_bucket.media.name}"
+    assert functions["erase_account"]["subscribes"] == ["account-deleted"]
+    assert functions["erase_account"]["bucket_roles"] == []
+    assert not any("firebaseauth" in str(f) for f in functions.values())
+
+
+def test_export_reads_firestore_without_writing_it(
+    terraform: Terraform, functions: dict[str, dict[str, Any]]
+) -> None:
+    assert functions["export_my_data"]["firestore"] is False
+    assert functions["export_my_data"]["db"] == "read"
+    reader = terraform.resource("google_project_iam_member", "function_firestore_reader")
+    assert reader["role"] == "roles/datastore.viewer"
+    assert re.findall(r'"(\w+)"', str(terraform.locals["firestore_readers"])) == ["export_my_data"]

@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -52,6 +53,14 @@ class RecordingFeed:
 
     def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
         raise NotImplementedError("the fan-out never marks notifications read")
+
+    def delete(self, items: Sequence[tuple[str, str]]) -> None:
+        with self.lock:
+            for item in items:
+                self.documents.pop(item, None)
+
+    def erase(self, auth_uid: str, up_to: datetime) -> int:
+        raise NotImplementedError("the fan-out never erases a feed")
 
 
 def cancelled_party(guests: int, declined: int = 0) -> tuple[int, list[str], dict[str, Any]]:

@@ -4,24 +4,12 @@ local SQLite file. Only the user's own documents, unread ones counted, unknown i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from realm.config import settings
-from realm.events.notify import MARK_READ_BATCH, Feed, FirestoreFeed, LocalFeed, Notification
-
-
-@pytest.fixture(params=["firestore", "local-file"])
-def feed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Feed]:
-    if request.param == "firestore":
-        request.getfixturevalue("firestore_emulator")
-        yield FirestoreFeed(settings.project_id)
-    else:
-        yield LocalFeed(tmp_path / "notify.sqlite3")
+from realm.events.notify import MARK_READ_BATCH, Feed, FirestoreFeed, Notification
 
 
 def note(minutes_ago: int = 0) -> Notification:

@@ -36,3 +36,28 @@ def test_an_endpoint_without_a_token_ignores_a_bad_one_and_still_validates_its_i
     assert call("/?token=" + "a" * 20, {"Authorization": "Bearer nonsense"})[0] == 200
     status, content_type, _ = call("/?token=short")
     assert (status, content_type) == (422, "application/json")
+
+
+@endpoint(
+    "GET",
+    summary="t",
+    query=CalendarQuery,
+    response=None,
+    authenticated=False,
+    headers=("Content-Disposition",),
+)
+def attachment(query: CalendarQuery) -> Reply:
+    return Reply(
+        200,
+        Raw(b"{}", "application/json"),
+        headers={"Content-Disposition": 'attachment; filename="x.json"'},
+    )
+
+
+def test_a_reply_carries_the_headers_its_handler_gives_beside_the_edges_own() -> None:
+    request = Request(EnvironBuilder(path="/?token=" + "a" * 20).get_environ())
+
+    response = attachment(request)
+
+    assert response.headers["Content-Disposition"] == 'attachment; filename="x.json"'
+    assert response.headers["Cache-Control"] == "no-store"

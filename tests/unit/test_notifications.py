@@ -98,6 +98,16 @@ class FakeFeed:
     def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
         return 0
 
+    def delete(self, items: Sequence[tuple[str, str]]) -> None:
+        for item in items:
+            self.documents.pop(item, None)
+
+    def erase(self, auth_uid: str, up_to: datetime) -> int:
+        mine = [key for key, note in self.documents.items() if key[0] == auth_uid]
+        gone = [key for key in mine if self.documents[key].created_at <= up_to]
+        self.delete(gone)
+        return len(gone)
+
 
 def test_an_invite_notifies_the_guest_with_the_party_and_the_host_named() -> None:
     message = event_message("invite-created", invite_created_data())

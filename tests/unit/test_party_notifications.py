@@ -59,6 +59,12 @@ def event(event_type: str, **data: Any) -> inbound.InboundEvent:
             "Hana cancelled Rooftop at FUTUREPARTY1.",
         ),
         (
+            "party-cancelled",
+            {"reason": "host-left"},
+            "Party cancelled",
+            "Rooftop at FUTUREPARTY1 is cancelled: its host left Realm.",
+        ),
+        (
             "waitlist-promoted",
             {"guest_ids": [20]},
             "You're in",

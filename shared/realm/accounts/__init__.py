@@ -1,1 +1,2 @@
-"""Accounts: a user's devices (and, later, deleting an account and exporting its data)."""
+"""Accounts: a user's devices, deleting an account (and erasing what it left outside
+PostgreSQL), and exporting everything stored about a user."""

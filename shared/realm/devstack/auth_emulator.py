@@ -150,6 +150,13 @@ def seed(host: str, project: str, users: Iterable[tuple[str, str, str]], secret:
     return count
 
 
+def lookup(host: str, project: str, uid: str) -> dict[str, Any] | None:
+    """The emulator's account of ``uid`` (as the admin API shows it), or None."""
+    accounts = f"http://{host}/identitytoolkit.googleapis.com/v1/projects/{project}/accounts"
+    found = _call(f"{accounts}:lookup", {"localId": [uid]}, _OWNER).get("users") or []
+    return dict(found[0]) if found else None
+
+
 def _unsigned(claims: dict[str, Any]) -> str:
     def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")

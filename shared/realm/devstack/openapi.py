@@ -74,6 +74,11 @@ _HEADERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "Content-Disposition": {
+        "description": "`attachment; filename=...`: save the body as a file of that name.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
 }
 _HEADERS_BY_STATUS = {
     401: ["WWW-Authenticate"],
@@ -183,8 +188,8 @@ def _error_schema(codes: list[str]) -> dict[str, Any]:
     }
 
 
-def _headers(status: int) -> dict[str, Any]:
-    names = ["Cache-Control", *_HEADERS_BY_STATUS.get(status, [])]
+def _headers(status: int, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    names = ["Cache-Control", *_HEADERS_BY_STATUS.get(status, []), *extra]
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
@@ -252,7 +257,7 @@ def _operation(name: str, spec: Endpoint, module: Any) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(status): {
             "description": _SUCCESS_TEXT.get(status, "Success"),
-            "headers": _headers(status),
+            "headers": _headers(status, spec.headers),
             "content": {spec.media_type: {"schema": success}},
         }
         for status in spec.successes

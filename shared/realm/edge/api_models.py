@@ -596,3 +596,182 @@ class NotificationsReadOut(Response):
     updated: Annotated[
         int, Field(description="How many of the notifications were unread and now are read.")
     ]
+
+
+# --- accounts: deletion and export (issue 10, second part; DESIGN §13) -------------------------
+
+
+class DeleteAccountRequest(Request):
+    confirm: Annotated[
+        str,
+        Field(
+            max_length=100,
+            description='Exactly "delete my account": the person means it.',
+            examples=["delete my account"],
+        ),
+    ]
+
+
+class AccountDeletionOut(Response):
+    status: Annotated[
+        Literal["accepted"],
+        Field(
+            description="The account is gone from the app now; its photos, notifications and "
+            "sign-in account are removed in the background, within minutes."
+        ),
+    ]
+    parties_cancelled: Annotated[
+        int, Field(description="Upcoming parties of yours cancelled; their guests are told.")
+    ]
+
+
+class ExportPersonOut(Response):
+    """Someone else: the user summary without its photo."""
+
+    id: int
+    handle: str
+    display_name: str
+
+
+class ExportProfileOut(Response):
+    id: int
+    auth_uid: Annotated[str, Field(description="Your Firebase Auth uid.")]
+    handle: str
+    display_name: str
+    email: str
+    phone: str | None
+    discoverable_by_phone: bool
+    photo: PhotoOut | None
+    created_at: datetime
+
+
+class ExportPhotoOut(Response):
+    id: UUID
+    status: Literal["processing", "ready", "rejected"]
+    content_type: str
+    width: int | None
+    height: int | None
+    bytes: int
+    sha256: str
+    rejected_reason: str | None
+    created_at: datetime
+    urls: Annotated[
+        PhotoUrlsOut | None, Field(description="Fresh URLs of a ready photo; null otherwise.")
+    ]
+
+
+class ExportGuestOut(Response):
+    user: ExportPersonOut
+    status: Literal["invited", "confirmed", "declined", "waitlisted"]
+    plus_ones: int
+    invited_at: datetime
+    responded_at: datetime | None
+
+
+class ExportPartyOut(Response):
+    id: int
+    role: Literal["host", "cohost"]
+    flat: str
+    title: str | None
+    description: str | None
+    capacity: int | None
+    max_plus_ones: int
+    guest_list_visible: bool
+    first_entry: datetime
+    last_entry: datetime
+    cancelled_at: datetime | None
+    created_at: datetime
+    host: ExportPersonOut
+    guests: list[ExportGuestOut]
+    guest_list_complete: Annotated[
+        bool,
+        Field(
+            description="False when the export's bound on guests cut this list (or left it "
+            "out): list-guests pages through the whole of it."
+        ),
+    ]
+
+
+class ExportInvitedToOut(Response):
+    id: int
+    flat: str
+    title: str | None
+    first_entry: datetime
+    last_entry: datetime
+    cancelled_at: datetime | None
+    host: ExportPersonOut
+
+
+class ExportInviteOut(Response):
+    party: ExportInvitedToOut
+    status: Literal["invited", "confirmed", "declined", "waitlisted"]
+    plus_ones: int
+    invited_at: datetime
+    responded_at: datetime | None
+
+
+class ExportBlockOut(Response):
+    user: ExportPersonOut
+    blocked_at: datetime
+
+
+class ExportLinkOut(Response):
+    id: int
+    party_id: int
+    created_at: datetime
+    expires_at: datetime | None
+    max_uses: int | None
+    uses: int
+    revoked_at: datetime | None
+
+
+class ExportDeviceOut(Response):
+    platform: Literal["ios", "android", "web"]
+    registered_at: datetime
+
+
+class ExportCalendarLinkOut(Response):
+    created_at: datetime
+
+
+class ExportNotificationOut(Response):
+    id: str
+    type: str
+    title: str
+    body: str
+    party_id: int | None
+    invite_id: int | None
+    created_at: datetime
+    read: bool
+
+
+class ExportOut(Response):
+    """Everything stored about you (docs/api/accounts.md: what is in it, and its bounds)."""
+
+    exported_at: datetime
+    profile: ExportProfileOut
+    photos: list[ExportPhotoOut]
+    parties: Annotated[
+        list[ExportPartyOut], Field(description="Parties you host or co-host, newest first.")
+    ]
+    invites: Annotated[
+        list[ExportInviteOut], Field(description="Your invitations as a guest, newest first.")
+    ]
+    blocks: Annotated[list[ExportBlockOut], Field(description="The people you blocked.")]
+    invite_links: list[ExportLinkOut]
+    devices: list[ExportDeviceOut]
+    calendar_link: Annotated[
+        ExportCalendarLinkOut | None,
+        Field(description="When you made your calendar link (its secret is not stored)."),
+    ]
+    notifications: Annotated[
+        list[ExportNotificationOut], Field(description="Your notifications, newest first.")
+    ]
+    truncated: Annotated[
+        list[
+            Literal[
+                "photos", "parties", "guests", "invites", "blocks", "invite_links", "notifications"
+            ]
+        ],
+        Field(description="Sections cut at their bound (newest kept); empty when complete."),
+    ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,9 @@ class Raw:
 class Reply:
     status: int
     body: BaseModel | Raw
+    # Headers of this answer besides the edge's own (export-my-data's Content-Disposition);
+    # the endpoint names them in ``headers`` so that the OpenAPI document describes them.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def status_of(kind: type[DomainError]) -> int:
@@ -127,6 +130,8 @@ class Endpoint:
     idempotent: bool = False
     # Other success statuses, with the same body (join-party: 200 when already invited).
     also: tuple[int, ...] = ()
+    # Headers its success answers carry (``Reply.headers``), by their name in the document.
+    headers: tuple[str, ...] = ()
 
     @property
     def successes(self) -> tuple[int, ...]:
@@ -313,8 +318,11 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
             request, spec.form, spec.files, spec.max_bytes
         )
 
+    extra: dict[str, str] = {}
+
     def run() -> tuple[int, bytes | str, str]:
         reply = handler(caller, **arguments) if caller is not None else handler(**arguments)
+        extra.update(reply.headers)
         if isinstance(reply.body, Raw):
             return reply.status, reply.body.content, reply.body.content_type
         return reply.status, reply.body.model_dump_json(), _JSON
@@ -322,7 +330,9 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
     key = request.headers.get(idempotency.HEADER) if spec.idempotent else None
     if key is None:
         status, body, content_type = run()
-        return Response(body, status, content_type=content_type)
+        response = Response(body, status, content_type=content_type)
+        response.headers.update(extra)
+        return response
     # Only authenticated JSON endpoints are declared idempotent: the key is the caller's.
     assert caller is not None
 
@@ -388,6 +398,7 @@ def endpoint(
     media_type: str = _JSON,
     idempotent: bool = False,
     also: tuple[int, ...] = (),
+    headers: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(
         method,
@@ -405,6 +416,7 @@ def endpoint(
         media_type,
         idempotent,
         also,
+        headers,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:

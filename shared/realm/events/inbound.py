@@ -158,3 +158,14 @@ def redeliver_on_failure(subscriber: str) -> Callable[[Exception], tuple[str, in
         return "", 500
 
     return handler
+
+
+def install_error_handlers(framework: Any, subscriber: str) -> None:
+    """What every event function answers besides its work, registered on functions-framework
+    (``framework``, passed in: this module does not import it): a body that is no event is
+    acknowledged (``acknowledge_non_event``); a failure is one log line and a 5xx, so that
+    Pub/Sub delivers the event again (``redeliver_on_failure``)."""
+    not_an_event = acknowledge_non_event(subscriber)
+    framework.errorhandler(400)(not_an_event)
+    framework.errorhandler(415)(not_an_event)
+    framework.errorhandler(Exception)(redeliver_on_failure(subscriber))

@@ -23,6 +23,9 @@ The two invite events need nothing but Firestore; the party events read and reco
 recipients in PostgreSQL (``realm.events.fanout``), never while a Firestore write is under way.
 Each notification is also pushed to the recipient's devices (``realm.events.push``), which
 records in PostgreSQL what it sent to which device.
+
+An event for, or naming, someone whose account was deleted after it happened is dropped, and
+what a delivery wrote while the account went is deleted again (``realm.events.erased``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -43,11 +46,14 @@ from realm import logs
 from realm.config import settings
 from realm.db import guard
 from realm.errors import DependencyUnavailable
-from realm.events import fanout, inbound, push
+from realm.events import erased, fanout, inbound, push
 from realm.logs import log
 from realm.process import PerKey
 
-Outcome = Literal["created", "duplicate", "delivered", "malformed", "unknown_type", "too_old"]
+Outcome = Literal[
+    "created", "duplicate", "delivered", "malformed", "unknown_type", "too_old", "forgotten"
+]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,13 @@ class _ByHost(_Party):
     host_display_name: str
 
 
+class _Cancelled(_Party):
+    # Who cancelled it (cancel-party), or why: "host-left" when the host deleted their
+    # account (realm.accounts.deletion), whose name is then no longer ours to show.
+    host_display_name: str | None = None
+    reason: Literal["host-left"] | None = None
+
+
 def when(moment: datetime) -> str:
     """A time as the notifications write it: "Fri 3 Jan, 20:00 UTC" (the app shows the
     party's own time in the reader's zone; the text cannot know that zone)."""
@@ -193,13 +206,13 @@ def _party_updated(event: inbound.InboundEvent) -> Notification:
 
 
 def _party_cancelled(event: inbound.InboundEvent) -> Notification:
-    data = _ByHost.model_validate(event.data)
-    return _note(
-        event,
-        data,
-        "Party cancelled",
-        f"{data.host_display_name} cancelled {_name(data.title, data.flat)}.",
-    )
+    data = _Cancelled.model_validate(event.data)
+    party = _name(data.title, data.flat)
+    if data.reason == "host-left":
+        return _note(event, data, "Party cancelled", f"{party} is cancelled: its host left Realm.")
+    if data.host_display_name is None:
+        raise inbound.Unusable("party-cancelled data lacks host_display_name and a reason")
+    return _note(event, data, "Party cancelled", f"{data.host_display_name} cancelled {party}.")
 
 
 def _waitlist_promoted(event: inbound.InboundEvent) -> Notification:
@@ -239,6 +252,22 @@ FANOUT_RULES: dict[str, Callable[[inbound.InboundEvent], Notification]] = {
     "waitlist-promoted": _waitlist_promoted,
     "cohost-added": _cohost_added,
     "party-reminder": _party_reminder,
+}
+
+
+# Whose display name each type's text shows, by the data field holding their user id; and the
+# one recipient of the types told to one person, by the field holding their uid (the others'
+# recipients are rows in PostgreSQL). Deleting an account finds, by these, the notifications
+# in other people's feeds that name the person (realm.accounts.deletion).
+NAMED_BY: dict[str, str] = {
+    "invite-created": "host_id",
+    "invite-responded": "guest_id",
+    "party-cancelled": "host_id",
+    "cohost-added": "host_id",
+}
+RECIPIENT_FIELD: dict[str, str] = {
+    "invite-created": "guest_auth_uid",
+    "invite-responded": "host_auth_uid",
 }
 
 
@@ -286,6 +315,16 @@ class Feed(Protocol):
     def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
         """Marks the user's notifications ``ids`` (None: all of them) read; returns how many
         existed and were unread. Ids of no notification of theirs are not counted."""
+        ...
+
+    def delete(self, items: Sequence[tuple[str, str]]) -> None:
+        """Deletes each (auth_uid, notification_id); one that is not there is not an error."""
+        ...
+
+    def erase(self, auth_uid: str, up_to: datetime) -> int:
+        """Deletes the user's notifications created at or before ``up_to`` (a deleted
+        account's feed: what a new account of the same uid gets later stays), and the
+        feed's parent document; returns how many notifications it deleted."""
         ...
 
 
@@ -361,7 +400,63 @@ class FirestoreFeed:
         query = self._collection(auth_uid).order_by(
             "created_at", direction=firestore.Query.DESCENDING
         )
-        return [{"id": doc.id, **(doc.to_dict() or {})} for doc in query.limit(limit).stream()]
+        documents = self._bounded(
+            "firestore.query",
+            lambda: list(query.limit(limit).stream(retry=self._retry, timeout=self._timeout)),
+        )
+        return [{"id": doc.id, **(doc.to_dict() or {})} for doc in documents]
+
+    def _bounded(self, what: str, call: Callable[[], T]) -> T:
+        """One bounded call, holding no database connection; failures are ``FeedUnavailable``."""
+        from google.api_core import exceptions as api
+
+        guard.outside_call(what)
+        try:
+            return call()
+        except (api.GoogleAPICallError, api.RetryError) as error:
+            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+
+    def _delete_batch(self, references: Sequence[Any]) -> None:
+        batch = self._client.batch()
+        for reference in references:
+            batch.delete(reference)
+        self._bounded(
+            "firestore.batch", lambda: batch.commit(retry=self._retry, timeout=self._timeout)
+        )
+
+    def delete(self, items: Sequence[tuple[str, str]]) -> None:
+        """Batched deletes, 500 a round trip (Firestore's limit per batch)."""
+        references = [self._collection(uid).document(doc_id) for uid, doc_id in items]
+        for start in range(0, len(references), FIRESTORE_BATCH_LIMIT):
+            self._delete_batch(references[start : start + FIRESTORE_BATCH_LIMIT])
+
+    def erase(self, auth_uid: str, up_to: datetime) -> int:
+        """Pages of 500 of the user's notifications up to ``up_to`` (a single-field range:
+        Firestore indexes ``created_at`` by itself), each deleted in one batch, until none
+        is left; then the parent document ``users/{auth_uid}``, which nothing writes today
+        but which a feed may grow."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = (
+            self._collection(auth_uid)
+            .where(filter=FieldFilter("created_at", "<=", up_to))
+            .limit(FIRESTORE_BATCH_LIMIT)
+        )
+        deleted = 0
+        while True:
+            found = self._bounded(
+                "firestore.query",
+                lambda: list(query.stream(retry=self._retry, timeout=self._timeout)),
+            )
+            if not found:
+                break
+            self._delete_batch([doc.reference for doc in found])
+            deleted += len(found)
+        parent = self._client.collection("users").document(auth_uid)
+        self._bounded(
+            "firestore.delete", lambda: parent.delete(retry=self._retry, timeout=self._timeout)
+        )
+        return deleted
 
     def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
         """Batched writes of at most 500 documents (Firestore's limit per batch).
@@ -456,6 +551,7 @@ class LocalFeed:
         return created
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
+        guard.outside_call("local-feed.recent")
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT id, document FROM notifications WHERE auth_uid = ?"
@@ -480,6 +576,22 @@ class LocalFeed:
                 )
                 updated += int(cursor.rowcount)
         return updated
+
+    def delete(self, items: Sequence[tuple[str, str]]) -> None:
+        guard.outside_call("local-feed.delete")
+        with self._connect() as conn:
+            conn.executemany("DELETE FROM notifications WHERE auth_uid = ? AND id = ?", list(items))
+
+    def erase(self, auth_uid: str, up_to: datetime) -> int:
+        guard.outside_call("local-feed.erase")
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, created_at FROM notifications WHERE auth_uid = ?", (auth_uid,)
+            ).fetchall()
+            # Compared as datetimes: the stored text may carry any offset.
+            doomed = [(auth_uid, row[0]) for row in rows if datetime.fromisoformat(row[1]) <= up_to]
+            conn.executemany("DELETE FROM notifications WHERE auth_uid = ? AND id = ?", doomed)
+        return len(doomed)
 
 
 _MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
@@ -560,9 +672,26 @@ def _feed_and_push(
         push.deliver(event.event_id, list(auth_uids), content, sender=sender)
     except Exception as error:
         failure = failure or error
+    try:
+        _undo_if_forgotten(event, auth_uids, feed)
+    except Exception as error:
+        failure = failure or error
     if failure is not None:
         raise failure
     return created
+
+
+def _undo_if_forgotten(event: inbound.InboundEvent, auth_uids: Sequence[str], feed: Feed) -> None:
+    """Deletes what was just written if an account it is for, or that it names, was deleted
+    meanwhile (realm.events.erased: the erasure may have run between the check before the
+    write and the write)."""
+    named = erased.uids_in(event.data)
+    gone = erased.forgotten([*auth_uids, *named], event.occurred_at)
+    if not gone:
+        return
+    undone = auth_uids if gone & set(named) else [uid for uid in auth_uids if uid in gone]
+    feed.delete([(uid, str(event.event_id)) for uid in undone])
+    log.info("undid %d notification(s) about an account deleted meanwhile", len(undone))
 
 
 def _fan_out(
@@ -615,6 +744,10 @@ def _notify(event: inbound.InboundEvent, feed: Feed | None, sender: push.Sender 
             event.age_seconds(),
         )
         return "too_old"
+    if erased.forgotten(erased.uids_in(event.data), event.occurred_at):
+        # For, or naming, someone whose account was deleted since: never written, never sent.
+        log.info("dropped an event about an account deleted since it happened")
+        return "forgotten"
     try:
         if event.type in FANOUT_RULES:
             return _fan_out(event, fanout_notification(event), feed, sender)

@@ -47,9 +47,16 @@ EventType = Literal[
     "waitlist-promoted",
     "cohost-added",
     "party-reminder",
+    # An account was deleted: what is left outside PostgreSQL (realm.accounts.deletion).
+    "account-deleted",
 ]
 # Each event type has its own topic, named as the type.
 TOPICS: tuple[EventType, ...] = get_args(EventType)
+# The fields of an event's data that name users by id. ``add`` records them in the row's
+# ``user_ids`` (indexed), so that deleting an account finds every event naming the person
+# (realm.accounts.deletion); migration 0031 filled it the same way for the rows before it.
+USER_ID_FIELDS = ("guest_id", "host_id", "user_id")
+USER_ID_LISTS = ("guest_ids",)
 
 
 @dataclass(frozen=True)
@@ -84,19 +91,28 @@ class OutboxTx(db.Tx):
         self.events: list[Event] = []
 
 
+def user_ids(data: dict[str, Any]) -> list[int]:
+    """The users an event's data names by id (``USER_ID_FIELDS``, ``USER_ID_LISTS``)."""
+    named = {data[name] for name in USER_ID_FIELDS if isinstance(data.get(name), int)}
+    for name in USER_ID_LISTS:
+        named.update(item for item in data.get(name) or () if isinstance(item, int))
+    return sorted(named)
+
+
 def add(tx: OutboxTx, event_type: EventType, data: dict[str, Any]) -> Event:
     """Writes an event in ``tx``; it is published once ``tx`` commits."""
     event_id = uuid.uuid4()
     occurred_at = tx.scalar("SELECT now()")
     event = Event(event_id, event_type, occurred_at, data)
     tx.execute(
-        "INSERT INTO outbox (event_id, topic, type, message, occurred_at)"
-        " VALUES (:id, :topic, :type, CAST(:message AS jsonb), :at)",
+        "INSERT INTO outbox (event_id, topic, type, message, occurred_at, user_ids)"
+        " VALUES (:id, :topic, :type, CAST(:message AS jsonb), :at, CAST(:users AS bigint[]))",
         id=event_id,
         topic=event.topic,
         type=event_type,
         message=json.dumps(event.message()),
         at=occurred_at,
+        users=user_ids(data),
     )
     tx.events.append(event)
     return event

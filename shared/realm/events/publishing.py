@@ -43,6 +43,7 @@ PUSH_ROUTES: dict[str, str] = {
     "waitlist-promoted": "notify-guest",
     "cohost-added": "notify-guest",
     "party-reminder": "notify-guest",
+    "account-deleted": "erase-account",
 }
 
 

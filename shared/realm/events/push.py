@@ -222,7 +222,8 @@ class StandInToken:
 
 
 class GoogleAccessToken:
-    """An OAuth access token of the function's own identity for FCM, kept until it is within
+    """An OAuth access token of the function's own identity (for FCM unless another ``scope``
+    is given: account deletion asks for Identity Toolkit's), kept until it is within
     ``margin`` seconds of expiry and then refreshed by one thread while the others wait."""
 
     def __init__(
@@ -231,12 +232,13 @@ class GoogleAccessToken:
         credentials: Any = None,
         margin: float = REFRESH_MARGIN_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
+        scope: str = SCOPE,
     ) -> None:
         if credentials is None:
             import google.auth
 
             auth: Any = google.auth
-            credentials, _ = auth.default(scopes=[SCOPE])
+            credentials, _ = auth.default(scopes=[scope])
         self._credentials = credentials
         self._request = request
         self._margin = timedelta(seconds=margin)

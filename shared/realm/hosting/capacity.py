@@ -113,6 +113,11 @@ def check_open(party: Row) -> None:
         raise PartyOver()
 
 
+def is_open(party: Row) -> bool:
+    """Neither cancelled nor over (``check_open`` passes)."""
+    return party["cancelled_at"] is None and not clock.is_over(party["first_entry"], party["now"])
+
+
 def heads(tx: Tx, party_id: int) -> int:
     """The confirmed guests and their plus-ones (call it holding the party's lock)."""
     return int(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from realm import clock
+from realm.db import Row
 from realm.errors import FirstEntryPassed, GuestNotFound, TooFarAhead
 from realm.events import fanout, outbox
 from realm.events.outbox import OutboxTx
@@ -100,17 +101,30 @@ def cancel(tx: OutboxTx, auth_uid: str, party_id: int) -> Detail:
     party = capacity.lock(tx, party_id)
     if party["cancelled_at"] is None:
         capacity.check_open(party)
-        tx.execute(
-            "UPDATE parties SET cancelled_at = now(), revision = revision + 1,"
-            " updated_at = now() WHERE id = :party",
-            party=party_id,
+        host = tx.one("SELECT auth_uid, display_name FROM users WHERE id = :id", id=actor)
+        assert host is not None
+        announce_cancellation(
+            tx,
+            party,
+            actor,
+            host_id=actor,
+            host_auth_uid=host["auth_uid"],
+            host_display_name=host["display_name"],
         )
-        host_name = tx.scalar("SELECT display_name FROM users WHERE id = :id", id=actor)
-        event = outbox.add(
-            tx, "party-cancelled", {**capacity.about(party), "host_display_name": host_name}
-        )
-        fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=actor)
     return detail(tx, auth_uid, party_id)
+
+
+def announce_cancellation(tx: OutboxTx, party: Row, actor: int, **told: Any) -> None:
+    """Marks the locked, open ``party`` cancelled and tells everyone concerned but ``actor``
+    (a ``party-cancelled`` event with the party and ``told``: who cancelled it, or why).
+    cancel-party and deleting the host's account (realm.accounts.deletion) both end here."""
+    tx.execute(
+        "UPDATE parties SET cancelled_at = now(), revision = revision + 1,"
+        " updated_at = now() WHERE id = :party",
+        party=party["id"],
+    )
+    event = outbox.add(tx, "party-cancelled", {**capacity.about(party), **told})
+    fanout.add_recipients(tx, event, CONCERNED, party=party["id"], actor=actor)
 
 
 def remove_guest(tx: OutboxTx, auth_uid: str, party_id: int, guest_id: int) -> None:
@@ -119,17 +133,27 @@ def remove_guest(tx: OutboxTx, auth_uid: str, party_id: int, guest_id: int) -> N
     roles.require_manager(tx, party_id, id_for(tx, auth_uid))
     party = capacity.lock(tx, party_id)
     capacity.check_open(party)
+    if drop_invite(tx, party, guest_id) is None:
+        raise GuestNotFound("This user is not on the party's guest list.")
+
+
+def drop_invite(tx: OutboxTx, party: Row, guest_id: int) -> str | None:
+    """Deletes the guest's invite to the locked ``party`` (and their reminder), and promotes
+    the waitlist if they were coming to a party still open. Returns the invite's status, or
+    None when they had none. remove-guest and deleting the guest's account
+    (realm.accounts.deletion) both end here."""
     status = tx.scalar(
         "DELETE FROM invites WHERE party_id = :party AND guest_id = :guest RETURNING status",
-        party=party_id,
+        party=party["id"],
         guest=guest_id,
     )
     if status is None:
-        raise GuestNotFound("This user is not on the party's guest list.")
+        return None
     tx.execute(
         "DELETE FROM reminders_sent WHERE party_id = :party AND guest_id = :guest",
-        party=party_id,
+        party=party["id"],
         guest=guest_id,
     )
-    if status in capacity.COMING:
+    if status in capacity.COMING and capacity.is_open(party):
         capacity.promote(tx, party)
+    return str(status)

@@ -43,9 +43,19 @@ def add(tx: OutboxTx, auth_uid: str, party_id: int, user_id: int) -> Cohost:
     )
     if added is None:
         raise AlreadyCohost()
-    host_name = tx.scalar("SELECT display_name FROM users WHERE id = :id", id=host_id)
+    host = tx.one("SELECT auth_uid, display_name FROM users WHERE id = :id", id=host_id)
+    assert host is not None
+    # Who named the co-host, by id and uid too: deleting that account finds the event, and
+    # notify-guest knows whose name it would show (realm.events.erased).
     event = outbox.add(
-        tx, "cohost-added", {**capacity.about(party), "host_display_name": host_name}
+        tx,
+        "cohost-added",
+        {
+            **capacity.about(party),
+            "host_id": host_id,
+            "host_auth_uid": host["auth_uid"],
+            "host_display_name": host["display_name"],
+        },
     )
     fanout.add_recipient_ids(tx, event, [user_id])
     return Cohost(party_id, cohost)

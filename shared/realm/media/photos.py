@@ -229,7 +229,7 @@ def _finish(
         # and then insert nothing.
         if not inbound.first_time(tx, SUBSCRIBER, event.event_id):
             return "duplicate"
-        tx.execute(
+        changed = tx.execute(
             "UPDATE photos SET status = :status, rejected_reason = :reason, width = :w,"
             " height = :h, thumbnail_keys = CAST(:keys AS jsonb), updated_at = now()"
             " WHERE id = :id AND status = 'processing'",
@@ -240,6 +240,11 @@ def _finish(
             keys=json.dumps(dict(keys or {})),
             id=event.photo_id,
         )
+        if (
+            not changed
+            and tx.scalar("SELECT 1 FROM photos WHERE id = :id", id=event.photo_id) is None
+        ):
+            return "unknown_photo"  # deleted while we rendered (its owner deleted the account)
     return status
 
 
@@ -279,5 +284,10 @@ def handle_uploaded(event: PhotoUploaded, store: storage.MediaStore | None = Non
         store.put(key, output.data, output.content_type)
         keys[output.name] = key
     outcome = _finish(event, "ready", width=rendered.width, height=rendered.height, keys=keys)
+    if outcome == "unknown_photo":
+        # The account's erasure may have cleared the photo's objects before these were
+        # written: nothing may stay under a deleted account's prefix.
+        for key in keys.values():
+            store.delete(key)
     log.info("photo %s: %s", event.photo_id, outcome)
     return outcome

@@ -18,12 +18,13 @@ imported only when a Cloud Storage adapter is first created.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from realm.config import Settings, settings
 from realm.db import guard
@@ -76,6 +77,18 @@ class MediaStore(Protocol):
         """Removes the object; a missing object is not an error."""
 
     def keys(self, prefix: str) -> list[str]: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Deletes every object under ``prefix`` (a folder: ending in ``/``) and every kept
+        version of each; returns how many objects or versions it deleted."""
+
+
+def _check_prefix(prefix: str) -> str:
+    # Only ever a whole folder (photos/{user_id}/): never "", never a partial name.
+    if not prefix.endswith("/"):
+        raise ValueError(f"not a folder of keys: {prefix!r}")
+    _check_key(prefix[:-1])
+    return prefix
 
 
 def _check_key(key: str) -> str:
@@ -171,6 +184,31 @@ class CloudStorage:
             ),
         )
 
+    def delete_prefix(self, prefix: str) -> int:
+        """Every generation, the noncurrent ones included: the bucket is versioned and keeps
+        a replaced or deleted object 30 days (terraform/storage.tf), which for a deleted
+        account's photos is 30 days too many. Deleting a listed blob deletes its generation."""
+        from google.api_core.exceptions import NotFound
+
+        versions = self._call(
+            "list",
+            lambda: list(
+                self._bucket.list_blobs(
+                    prefix=_check_prefix(prefix),
+                    versions=True,
+                    timeout=self._timeout,
+                    retry=self._retry,
+                )
+            ),
+        )
+        for blob in versions:
+            with suppress(NotFound):  # gone meanwhile (a concurrent delivery)
+                self._call("delete", functools.partial(blob.delete, **self._bounds()))
+        return len(versions)
+
+    def _bounds(self) -> dict[str, Any]:
+        return {"timeout": self._timeout, "retry": self._retry}
+
 
 class LocalDirectory:
     """Objects as files: ``<root>/<key>``, with its content type in ``<key>.content-type``."""
@@ -225,6 +263,12 @@ class LocalDirectory:
         )
         return sorted(key for key in found if key.startswith(prefix))
 
+    def delete_prefix(self, prefix: str) -> int:
+        doomed = self.keys(_check_prefix(prefix))
+        for key in doomed:
+            self.delete(key)
+        return len(doomed)
+
 
 def uses_cloud_storage(config: Settings = settings) -> bool:
     return config.env == "cloud" or config.storage_emulator_host is not None
@@ -247,8 +291,13 @@ def store() -> MediaStore:
 # --- object keys (DESIGN §6: photos/{user_id}/{photo_id}/…) ---------------------------------
 
 
+def user_prefix(user_id: int) -> str:
+    """Every photo of a user: what deleting their account erases."""
+    return f"photos/{user_id}/"
+
+
 def photo_prefix(user_id: int, photo_id: object) -> str:
-    return f"photos/{user_id}/{photo_id}/"
+    return f"{user_prefix(user_id)}{photo_id}/"
 
 
 def original_key(user_id: int, photo_id: object) -> str:
