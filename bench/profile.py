@@ -2,8 +2,9 @@
 each sample is put in one bucket by the deepest frame of the stack that a bucket claims.
 
 Used by ``bench.compare --profile FUNCTION``; py-spy comes with the ``bench`` extra. Sampling
-is non-blocking (the process is not paused), so the profile costs the server little; the
-buckets' shares are of the samples in which the worker was running, idle waits excluded.
+is non-blocking (the process is not paused), so the profile costs the server little, and only
+samples of the thread holding the GIL count (``--gil``): the shares are of the worker's Python
+CPU, not of the time its eight threads spend waiting on sockets, locks or the GIL.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def record(pid: int, out: Path, seconds: float, load: Callable[[], Any]) -> None
             "--duration",
             str(int(seconds)),
             "--nonblocking",
+            "--gil",
             "--format",
             "raw",
             "--output",
