@@ -18,6 +18,7 @@ strictly decoded), and an endpoint declared ``idempotent=True`` honours the
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,9 +87,28 @@ class Raw:
 
 
 @dataclass(frozen=True)
+class Json:
+    """A JSON body written already, by PostgreSQL (``realm.db.render``): sent as it is, not
+    parsed, validated or encoded again. It has the shape of the endpoint's ``response`` model;
+    tests hold each such body to its model, and the e2e suite every answer to the OpenAPI
+    document (docs/decisions/0060)."""
+
+    text: str
+
+    @classmethod
+    def object(cls, **fields: Json | str | int | None) -> Json:
+        """An object of ``fields`` in their order: a ``Json`` value as it is, others encoded."""
+        members = (
+            f'"{name}":{value.text if isinstance(value, Json) else json.dumps(value)}'
+            for name, value in fields.items()
+        )
+        return cls("{" + ",".join(members) + "}")
+
+
+@dataclass(frozen=True)
 class Reply:
     status: int
-    body: BaseModel | Raw
+    body: BaseModel | Raw | Json
 
 
 def status_of(kind: type[DomainError]) -> int:
@@ -317,6 +337,8 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
         reply = handler(caller, **arguments) if caller is not None else handler(**arguments)
         if isinstance(reply.body, Raw):
             return reply.status, reply.body.content, reply.body.content_type
+        if isinstance(reply.body, Json):
+            return reply.status, reply.body.text, _JSON
         return reply.status, reply.body.model_dump_json(), _JSON
 
     key = request.headers.get(idempotency.HEADER) if spec.idempotent else None
