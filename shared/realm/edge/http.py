@@ -273,8 +273,17 @@ def parse_json(request: Request, model: type[BaseModel], limit: int) -> BaseMode
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    return _parsed_query(model, request.environ.get("QUERY_STRING", ""))
+
+
+# An app asks for the same few query strings over and over (a screen's first page): each is
+# decoded and validated once, and the (frozen, so shareable) model is reused. Failures raise and
+# are not kept. The bound keeps a stream of distinct cursors from growing it.
+@functools.lru_cache(maxsize=4096)
+def _parsed_query(model: type[BaseModel], query_string: str) -> BaseModel:
+    assert model.model_config.get("frozen"), "only a frozen model may be shared by requests"
     try:
-        return model.model_validate(bodies.query(request))
+        return model.model_validate(bodies.query_string(query_string))
     except ValidationError as error:
         raise _invalid(error) from None
 
