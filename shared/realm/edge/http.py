@@ -460,20 +460,13 @@ def endpoint(
                     result = _map_error(error)
                 result.headers["Cache-Control"] = "no-store"
                 # The function's name, not the path: in the cloud every function sits at "/".
-                log.info(
-                    "%s /%s %s",
-                    request.method,
-                    function,
-                    result.status_code,
-                    extra={
-                        "fields": {
-                            "httpRequest": {
-                                "requestMethod": request.method,
-                                "requestUrl": f"/{function}",
-                                "status": result.status_code,
-                                "latency": f"{time.perf_counter() - started:.6f}s",
-                            }
-                        }
+                logs.request_line(
+                    f"{request.method} /{function} {result.status_code}",
+                    {
+                        "requestMethod": request.method,
+                        "requestUrl": f"/{function}",
+                        "status": result.status_code,
+                        "latency": f"{time.perf_counter() - started:.6f}s",
                     },
                 )
                 return result
