@@ -1,5 +1,5 @@
 """URLs of sanitized photos, for API responses. Part of the read path (``me``, ``list-parties``):
-this module imports nothing beyond the standard library at import time, and never
+this module imports nothing beyond the standard library and orjson at import time, and never
 ``google.cloud.storage`` or PIL.
 
 In the cloud a URL is a Cloud Storage V4 signed URL. The function has no key file: the string
@@ -16,7 +16,6 @@ Locally a URL points at the local server (``/media/<key>``), which serves saniti
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from realm import outages
 from realm.config import Settings, settings
@@ -285,12 +286,12 @@ class Rendered:
     def text(self) -> str:
         if not self.photos:
             return self.raw
-        body = json.loads(self.raw)
+        body = orjson.loads(self.raw)
         ready = list(_ready_photos(body))
         prefetch(photo["urls"] for photo in ready)
         for photo in ready:
             photo["urls"] = urls_for(photo["urls"])
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return orjson.dumps(body).decode()
 
 
 def _ready_photos(value: Any) -> Iterable[dict[str, Any]]:
