@@ -29,6 +29,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -289,17 +290,20 @@ def _data() -> dict[str, Any]:
     }
 
 
-def fresh_party() -> int:
-    """A new upcoming party of the big host's, for a create-invite run to fill."""
+def fresh_parties(hosts: Sequence[str]) -> int:
+    """A new upcoming party for each of ``hosts``, for a create-invite run to fill; their ids
+    follow each other in the order of ``hosts``: returns the first."""
     from realm import db
 
     with db.transaction() as tx:
         return int(
             tx.scalar(
-                "INSERT INTO parties (host_id, flat, first_entry)"
-                " SELECT id, 'INVITEFLAT', now() + interval '5 days' FROM users"
-                " WHERE auth_uid = :uid RETURNING id",
-                uid=HOST_UID,
+                "WITH made AS (INSERT INTO parties (host_id, flat, first_entry)"
+                " SELECT u.id, 'INVITEFLAT', now() + interval '5 days'"
+                " FROM unnest(CAST(:uids AS text[])) WITH ORDINALITY AS h(uid, n)"
+                " JOIN users u ON u.auth_uid = h.uid ORDER BY h.n RETURNING id)"
+                " SELECT min(id) FROM made",
+                uids=list(hosts),
             )
         )
 
@@ -343,13 +347,15 @@ def realm_services(source_root: Path, label: str, data: dict[str, Any]) -> list[
         function(
             "create_invite",
             posts_script(
-                [(host_token, "")],
-                # A new guest each request: thread t of `threads` takes every threads-th id.
-                f"'{{\"party_id\":' .. offset .. ',\"guest_id\":' .. ({first} + (k * threads + t)"
-                f" % {last - first}) .. '}}'",
+                [(token, str(n)) for n, token in enumerate(cohort_tokens)],
+                # Each host invites to a party of their own (a host's quota counts their own
+                # invites only), a new guest each request: thread t of `threads` takes every
+                # threads-th id after the hosts'.
+                f"'{{\"party_id\":' .. (offset + arg) .. ',\"guest_id\":' .. ({first + len(cohort)}"
+                f" + (k * threads + t) % {last - first - len(cohort)}) .. '}}'",
             ),
             None,
-            prepare=lambda: [str(fresh_party())],
+            prepare=lambda: [str(fresh_parties(cohort))],
         ),
         function(
             "respond_invite",
@@ -495,6 +501,17 @@ def import_times(folder: str, source_root: Path, runs: int) -> tuple[float, floa
     return statistics.median(framework), statistics.median(main), sorted(loaded)
 
 
+def compiled(*paths: str | Path) -> None:
+    """Byte-compiles every module under ``paths``, as pip leaves installed packages: where
+    PYTHONDONTWRITEBYTECODE is set (this machine sets it) each process would otherwise compile
+    every module that has no .pyc, on every start, and the cold starts would time the compiler."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", *map(str, paths)],
+        stdout=subprocess.DEVNULL,
+        check=False,  # a module that does not compile fails where it is imported, not here
+    )
+
+
 def _load() -> str:
     with open("/proc/loadavg") as file:
         return " ".join(file.read().split()[:3])
@@ -581,6 +598,9 @@ def main() -> int:
             return 1
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
+    compiled(
+        sysconfig.get_paths()["purelib"], *(REPO / f for f in ("shared", "functions", "bench"))
+    )
     workdir = Path(tempfile.mkdtemp(prefix="realm-compare-"))
     state = os.environ.get("REALM_STATE_DIR") if args.no_fill else None
     os.environ.update(REALM_ENV="local", REALM_STATE_DIR=state or str(workdir / "state"))
@@ -621,6 +641,7 @@ def main() -> int:
                 check=True,
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+            compiled(base)
             before = realm_services(base, f" ({args.baseline})", data)
             # Interleaved: each function before, then after, so that drift hits both alike.
             mine = [s for s in services if s.kind in ("read", "write")]
