@@ -18,3 +18,27 @@ def time(expression: str) -> str:
         f" || CASE WHEN date_trunc('second', {expression}) = ({expression}) THEN ''"
         " ELSE '.US' END || '\"Z\"')"
     )
+
+
+def page(rows: str, item: str, order: str, cursor: dict[str, str]) -> str:
+    """SQL: one page of a list as one row, from ``rows``: a range that selects the page's
+    items and one more (``LIMIT :limit``), each as the JSON column ``item``, with a
+    ``photo_status`` column, in the order ``order`` (the range's own, so that numbering the rows
+    adds no sort).
+
+    The row holds ``found`` (how many rows the range gave: more than the page's size says there
+    is a next page), ``items`` (the page as a JSON array, as text), for each ``cursor`` name the
+    value of its column in the last item shown (the next page's cursor), and ``photos``, whether
+    any item shown has a ready photo (``realm.media.urls.Rendered``)."""
+    last = "".join(
+        f"min({column}) FILTER (WHERE n = :limit - 1) AS {name}, "
+        for name, column in cursor.items()
+    )
+    return f"""
+SELECT count(*) AS found,
+       CAST(COALESCE(json_agg({item} ORDER BY n) FILTER (WHERE n < :limit), '[]') AS text)
+         AS items,
+       {last}COALESCE(bool_or(photo_status = 'ready') FILTER (WHERE n < :limit), false) AS photos
+FROM (SELECT row_number() OVER (ORDER BY {order}) AS n, ranged.*
+      FROM ({rows}) ranged) numbered
+"""

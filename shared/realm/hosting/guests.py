@@ -87,26 +87,12 @@ ORDER BY i.answer_seq
 LIMIT :limit
 """
 
-# A page as one row, as realm.hosting.parties renders its lists: the guests as a JSON array,
-# how many rows the range gave (:limit is the page's size and one more), the last shown guest's
-# key for the cursor, and whether a photo needs its URLs.
-_PAGE = """
-SELECT count(*) AS found,
-       CAST(COALESCE(json_agg(guest ORDER BY n) FILTER (WHERE n < :limit), '[]') AS text)
-         AS guests,
-       min(status) FILTER (WHERE n = :limit - 1) AS last_status,
-       min(answer_seq) FILTER (WHERE n = :limit - 1) AS last_seq,
-       COALESCE(bool_or(photo_status = 'ready') FILTER (WHERE n < :limit), false) AS photos
-FROM (SELECT row_number() OVER (ORDER BY {order}) AS n, ranged.*
-      FROM ({rows}) ranged) numbered
-"""
-
 
 def list_sql(status: Status | None) -> str:
-    # The window's order is the range's own (one status: answer_seq alone), so no sort.
+    cursor = {"last_status": "status", "last_seq": "answer_seq"}
     if status is None:
-        return _PAGE.format(rows=_ALL, order="status, answer_seq")
-    return _PAGE.format(rows=_ONE_STATUS, order="answer_seq")
+        return render.page(_ALL, "guest", "status, answer_seq", cursor)
+    return render.page(_ONE_STATUS, "guest", "answer_seq", cursor)  # one status: in seq order
 
 
 def visible_status(tx: Tx, party_id: int, role: roles.Role, status: Status | None) -> Status | None:
@@ -146,4 +132,4 @@ def list_for(
     assert page is not None, "an aggregate gives one row"
     more = page["found"] > limit
     next_cursor = cursors.encode_named(page["last_status"], page["last_seq"]) if more else None
-    return Page(urls.Rendered(page["guests"], page["photos"]), next_cursor)
+    return Page(urls.Rendered(page["items"], page["photos"]), next_cursor)

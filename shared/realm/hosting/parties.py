@@ -171,23 +171,11 @@ ORDER BY m.party_first_entry, m.party_id
 LIMIT :limit
 """
 
-# A page as one row (docs/decisions/0060): its parties as a JSON array, how many rows the range
-# gave (:limit is the page's size and one more, which tells whether there is a next page), the
-# last shown party's key for the cursor, and whether a host's photo needs its URLs.
-_PAGE = """
-SELECT count(*) AS found,
-       CAST(COALESCE(json_agg(party ORDER BY n) FILTER (WHERE n < :limit), '[]') AS text)
-         AS parties,
-       min(first_entry) FILTER (WHERE n = :limit - 1) AS last_start,
-       min(id) FILTER (WHERE n = :limit - 1) AS last_id,
-       COALESCE(bool_or(photo_status = 'ready') FILTER (WHERE n < :limit), false) AS photos
-FROM (SELECT row_number() OVER (ORDER BY sort_start, sort_id) AS n, ranged.*
-      FROM ({rows}) ranged) numbered
-"""
-
 
 def list_sql(view: View) -> str:
-    return _PAGE.format(rows=_HOST_LIST if view == "hosting" else _GUEST_LIST)
+    rows = _HOST_LIST if view == "hosting" else _GUEST_LIST
+    cursor = {"last_start": "first_entry", "last_id": "id"}
+    return render.page(rows, "party", "sort_start, sort_id", cursor)
 
 
 def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | None) -> Page:
@@ -207,7 +195,7 @@ def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | Non
         id_for(tx, auth_uid)  # an empty list, or a caller who never signed up?
     more = page["found"] > limit
     next_cursor = cursors.encode(page["last_start"], page["last_id"]) if more else None
-    return Page(urls.Rendered(page["parties"], page["photos"]), next_cursor)
+    return Page(urls.Rendered(page["items"], page["photos"]), next_cursor)
 
 
 # -- one party's details (get-party) --------------------------------------------------------
