@@ -24,6 +24,7 @@ from bench.list_parties import _bin, fill, table
 
 BIG_PARTY_GUESTS = 500
 
+
 def big_party() -> tuple[int, str]:
     """A party of 500 guests hosted by a new user; returns (party id, host auth uid)."""
     from realm import db

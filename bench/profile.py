@@ -25,6 +25,7 @@ BUCKETS: tuple[tuple[str, str, str], ...] = (
     ("JSON encoding", "json/", ""),
     ("JSON encoding", "pydantic/main.py", "model_dump_json"),
     ("JSON encoding", "realm/edge/http.py", "run"),
+    ("JSON encoding", "orjson", ""),
     ("response models (pydantic validation)", "pydantic/", "model_validate"),
     ("query parameters (decoding, pydantic)", "realm/edge/bodies.py", "query"),
     ("query parameters (decoding, pydantic)", "realm/edge/http.py", "parse_query"),
@@ -36,8 +37,8 @@ BUCKETS: tuple[tuple[str, str, str], ...] = (
     ("pool checkout/checkin, guard", "realm/db/pool.py", "_checkin"),
     ("pool checkout/checkin, guard", "realm/db/guard.py", ""),
     ("our SQL call (parameters, rows to dicts)", "realm/db/pool.py", ""),
-    ("domain code (realm.hosting, realm.people, cursors, URLs)", "realm/", ""),
     ("edge: the rest of @endpoint", "realm/edge/", ""),
+    ("domain code (realm.hosting, realm.people, cursors, URLs)", "realm/", ""),
     ("function module (main.py)", "main.py", ""),
     ("functions-framework, Flask, werkzeug (routing, request, response)", "flask/", ""),
     ("functions-framework, Flask, werkzeug (routing, request, response)", "werkzeug/", ""),
@@ -60,8 +61,9 @@ def _frame(text: str) -> tuple[str, str]:
 def bucket(stack: list[str]) -> str:
     for text in reversed(stack):  # leaf first: the deepest frame a bucket claims wins
         function, path = _frame(text)
+        method = function.rpartition(".")[2]  # py-spy names methods Class.method
         for name, fragment, wanted in BUCKETS:
-            if fragment in path and (not wanted or wanted == function):
+            if fragment in path and (not wanted or wanted == method):
                 return name
     return OTHER
 
