@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, first_ok, server_process
-from bench.list_parties import FORBIDDEN, _bin, fill
+from bench.common import REPO, first_ok, import_times, server_process
+from bench.list_parties import _bin, fill
 
 HOST_UID = "bench-big-host"
 # The functions whose import and cold start DESIGN §10 bounds.
@@ -469,36 +469,6 @@ def cold_starts(service: Service, runs: int, workdir: Path) -> list[float]:
                 process.wait(timeout=30)
         times.append(answered - started)
     return times
-
-
-def import_times(folder: str, source_root: Path, runs: int) -> tuple[float, float, list[str]]:
-    """`python -X importtime` of a function's main.py: medians of (functions_framework ms,
-    main.py ms on top of it) and the cloud client / PIL modules it loaded."""
-    framework, main, loaded = [], [], set()
-    code = (
-        "import functions_framework, sys; import main; "
-        f"print([m for m in {FORBIDDEN!r} if m in sys.modules])"
-    )
-    path = [str(source_root / "functions" / folder)]
-    if source_root != REPO:
-        path.append(str(source_root / "shared"))
-    for _ in range(runs):
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", code],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
-            check=True,
-        )
-        cumulative = {}
-        for line in result.stderr.splitlines():
-            match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)
-            if match:
-                cumulative[match[2]] = int(match[1]) / 1000
-        framework.append(cumulative["functions_framework"])
-        main.append(cumulative["main"])
-        loaded |= set(json.loads(result.stdout.strip().replace("'", '"')))
-    return statistics.median(framework), statistics.median(main), sorted(loaded)
 
 
 def compiled(*paths: str | Path) -> None:
