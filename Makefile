@@ -11,7 +11,7 @@ UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run run-auth test lint typecheck check openapi build checkov deps node-tools clean lock
+.PHONY: run run-auth test lint typecheck check openapi build checkov deps node-tools clean lock bench
 
 run: $(STAMP) deps
 	$(BIN)/realm serve
@@ -32,6 +32,16 @@ typecheck: $(STAMP)
 	$(BIN)/mypy shared/realm functions tests bench deploy
 
 check: lint typecheck test
+
+# The whole comparison of DESIGN §10 and issue 13 (docs/benchmarks.md): every read function, the
+# two hot writes, the hello-world floor and the FastAPI and Django yardsticks, at 1M invites,
+# loaded by wrk (Debian's; installed when we are root). Takes ~10 minutes; never part of `make
+# test`. The yardsticks' frameworks and py-spy come with the `bench` extra, added to .venv here
+# (--inexact: the next plain sync takes them out again). BENCH_ARGS="--baseline main" also runs
+# main's functions, interleaved; "--profile list-parties" adds py-spy's summary.
+bench: $(STAMP) deps
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --extra dev --extra bench --inexact --python $(PYTHON) --quiet
+	$(BIN)/python -m bench.compare $(BENCH_ARGS)
 
 openapi: $(STAMP)
 	$(BIN)/realm openapi

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import http.client
+import json
 import multiprocessing
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# What a read function must not import (DESIGN §10).
+FORBIDDEN = ("google.cloud.pubsub", "google.cloud.storage", "google.cloud.firestore", "PIL")
 
 
 def progress(label: str, done: int, total: int) -> None:
@@ -138,3 +142,33 @@ def load(
         latencies[int(len(latencies) * 0.99)] * 1000,
         len(latencies) / seconds,
     )
+
+
+def import_times(folder: str, source_root: Path, runs: int) -> tuple[float, float, list[str]]:
+    """`python -X importtime` of a function's main.py: medians of (functions_framework ms,
+    main.py ms on top of it) and the cloud client / PIL modules it loaded."""
+    framework, main, loaded = [], [], set()
+    code = (
+        "import functions_framework, sys; import main; "
+        f"print([m for m in {FORBIDDEN!r} if m in sys.modules])"
+    )
+    path = [str(source_root / "functions" / folder)]
+    if source_root != REPO:
+        path.append(str(source_root / "shared"))
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+            check=True,
+        )
+        cumulative = {}
+        for line in result.stderr.splitlines():
+            match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)
+            if match:
+                cumulative[match[2]] = int(match[1]) / 1000
+        framework.append(cumulative["functions_framework"])
+        main.append(cumulative["main"])
+        loaded |= set(json.loads(result.stdout.strip().replace("'", '"')))
+    return statistics.median(framework), statistics.median(main), sorted(loaded)

@@ -24,15 +24,6 @@ from bench.list_parties import _bin, fill, table
 
 BIG_PARTY_GUESTS = 500
 
-HELLO = """
-import functions_framework
-
-
-@functions_framework.http
-def hello(request):
-    return "hello"
-"""
-
 
 def big_party() -> tuple[int, str]:
     """A party of 500 guests hosted by a new user; returns (party id, host auth uid)."""
@@ -143,9 +134,7 @@ def main() -> int:
         def token(uid: str) -> str:
             return tokens.mint(settings, uid, lifetime=7200)
 
-        hello = workdir / "hello" / "main.py"
-        hello.parent.mkdir()
-        hello.write_text(HELLO)
+        hello = REPO / "bench" / "yardsticks" / "hello.py"
         host_token = token(host_uid)
         suites = [
             (

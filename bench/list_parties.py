@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -20,9 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Load, first_ok, load, progress, server_process
+from bench.common import REPO, Load, first_ok, import_times, load, progress, server_process
 
-FORBIDDEN = ("google.cloud.pubsub", "google.cloud.storage", "google.cloud.firestore", "PIL")
 BATCH = 100_000
 
 
@@ -197,32 +195,6 @@ def cold_starts(cohort: list[str], runs: int, log_dir: Path) -> list[float]:
     return times
 
 
-def import_times(runs: int) -> tuple[list[float], list[float], list[str]]:
-    """`python -X importtime` of list-parties' main.py: (framework ms, main.py ms, forbidden)."""
-    framework, main, loaded = [], [], set()
-    code = (
-        "import functions_framework, sys; import main; "
-        f"print([m for m in {FORBIDDEN!r} if m in sys.modules])"
-    )
-    for _ in range(runs):
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", code],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO / "functions/list_parties")},
-            check=True,
-        )
-        cumulative = {}
-        for line in result.stderr.splitlines():
-            match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)
-            if match and not match[2].startswith(" "):
-                cumulative[match[2]] = int(match[1]) / 1000
-        framework.append(cumulative["functions_framework"])
-        main.append(cumulative["main"])
-        loaded |= set(eval(result.stdout.strip()))  # noqa: S307 - our own list literal
-    return framework, main, sorted(loaded)
-
-
 def table(rows: list[list[Any]], header: list[str]) -> str:
     cells = [header] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
@@ -271,7 +243,7 @@ def main() -> int:
                     ]
                 )
         cold = cold_starts(cohort, args.cold_runs, workdir)
-        framework, main_ms, forbidden = import_times(args.cold_runs)
+        framework, main_ms, forbidden = import_times("list_parties", REPO, args.cold_runs)
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -287,9 +259,9 @@ def main() -> int:
         f"median {statistics.median(cold):.3f}s, min {min(cold):.3f}s, max {max(cold):.3f}s"
     )
     print(
-        f"import time (-X importtime, median of {len(main_ms)}): functions_framework "
-        f"{statistics.median(framework):.0f} ms; main.py on top of it "
-        f"{statistics.median(main_ms):.0f} ms; cloud client / PIL modules loaded: "
+        f"import time (-X importtime, median of {args.cold_runs}): functions_framework "
+        f"{framework:.0f} ms; main.py on top of it "
+        f"{main_ms:.0f} ms; cloud client / PIL modules loaded: "
         f"{forbidden or 'none'}"
     )
     for size, plan in plans.items():

@@ -3,7 +3,7 @@
 from realm import db, errors
 from realm.edge.api_models import FindUsersQuery, UserPageOut
 from realm.edge.auth import Caller
-from realm.edge.http import Reply, endpoint
+from realm.edge.http import Json, Reply, endpoint
 from realm.people import search
 
 
@@ -17,4 +17,4 @@ from realm.people import search
 def find_users(caller: Caller, query: FindUsersQuery) -> Reply:
     with db.reading() as tx:
         page = search.find(tx, caller.uid, query.q, limit=query.limit, cursor=query.cursor)
-    return Reply(200, UserPageOut.model_validate(page))
+    return Reply(200, Json.object(users=Json(page.rendered.text()), next_cursor=page.next_cursor))

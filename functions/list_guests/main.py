@@ -3,7 +3,7 @@
 from realm import db, errors
 from realm.edge.api_models import GuestPageOut, ListGuestsQuery
 from realm.edge.auth import Caller
-from realm.edge.http import Reply, endpoint
+from realm.edge.http import Json, Reply, endpoint
 from realm.hosting import guests
 
 
@@ -24,4 +24,4 @@ def list_guests(caller: Caller, query: ListGuestsQuery) -> Reply:
         page = guests.list_for(
             tx, caller.uid, query.party_id, query.status, limit=query.limit, cursor=query.cursor
         )
-    return Reply(200, GuestPageOut.model_validate(page))
+    return Reply(200, Json.object(guests=Json(page.rendered.text()), next_cursor=page.next_cursor))

@@ -3,7 +3,7 @@
 from realm import db, errors
 from realm.edge.api_models import ListPartiesQuery, PartyPageOut
 from realm.edge.auth import Caller
-from realm.edge.http import Reply, endpoint
+from realm.edge.http import Json, Reply, endpoint
 from realm.hosting import parties
 
 
@@ -17,4 +17,4 @@ from realm.hosting import parties
 def list_parties(caller: Caller, query: ListPartiesQuery) -> Reply:
     with db.reading() as tx:
         page = parties.list_for(tx, caller.uid, query.view, limit=query.limit, cursor=query.cursor)
-    return Reply(200, PartyPageOut.model_validate(page))
+    return Reply(200, Json.object(parties=Json(page.rendered.text()), next_cursor=page.next_cursor))

@@ -18,6 +18,7 @@ strictly decoded), and an endpoint declared ``idempotent=True`` honours the
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,9 +87,28 @@ class Raw:
 
 
 @dataclass(frozen=True)
+class Json:
+    """A JSON body written already, by PostgreSQL (``realm.db.render``): sent as it is, not
+    parsed, validated or encoded again. It has the shape of the endpoint's ``response`` model;
+    tests hold each such body to its model, and the e2e suite every answer to the OpenAPI
+    document (docs/decisions/0060)."""
+
+    text: str
+
+    @classmethod
+    def object(cls, **fields: Json | str | int | None) -> Json:
+        """An object of ``fields`` in their order: a ``Json`` value as it is, others encoded."""
+        members = (
+            f'"{name}":{value.text if isinstance(value, Json) else json.dumps(value)}'
+            for name, value in fields.items()
+        )
+        return cls("{" + ",".join(members) + "}")
+
+
+@dataclass(frozen=True)
 class Reply:
     status: int
-    body: BaseModel | Raw
+    body: BaseModel | Raw | Json
     # Headers of this answer besides the edge's own (export-my-data's Content-Disposition);
     # the endpoint names them in ``headers`` so that the OpenAPI document describes them.
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -258,8 +278,17 @@ def parse_json(request: Request, model: type[BaseModel], limit: int) -> BaseMode
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    return _parsed_query(model, request.environ.get("QUERY_STRING", ""))
+
+
+# An app asks for the same few query strings over and over (a screen's first page): each is
+# decoded and validated once, and the (frozen, so shareable) model is reused. Failures raise and
+# are not kept. The bound keeps a stream of distinct cursors from growing it.
+@functools.lru_cache(maxsize=4096)
+def _parsed_query(model: type[BaseModel], query_string: str) -> BaseModel:
+    assert model.model_config.get("frozen"), "only a frozen model may be shared by requests"
     try:
-        return model.model_validate(bodies.query(request))
+        return model.model_validate(bodies.query_string(query_string))
     except ValidationError as error:
         raise _invalid(error) from None
 
@@ -325,6 +354,8 @@ def _respond(spec: Endpoint, handler: Callable[..., Reply], request: Request) ->
         extra.update(reply.headers)
         if isinstance(reply.body, Raw):
             return reply.status, reply.body.content, reply.body.content_type
+        if isinstance(reply.body, Json):
+            return reply.status, reply.body.text, _JSON
         return reply.status, reply.body.model_dump_json(), _JSON
 
     key = request.headers.get(idempotency.HEADER) if spec.idempotent else None
@@ -441,20 +472,13 @@ def endpoint(
                     result = _map_error(error)
                 result.headers["Cache-Control"] = "no-store"
                 # The function's name, not the path: in the cloud every function sits at "/".
-                log.info(
-                    "%s /%s %s",
-                    request.method,
-                    function,
-                    result.status_code,
-                    extra={
-                        "fields": {
-                            "httpRequest": {
-                                "requestMethod": request.method,
-                                "requestUrl": f"/{function}",
-                                "status": result.status_code,
-                                "latency": f"{time.perf_counter() - started:.6f}s",
-                            }
-                        }
+                logs.request_line(
+                    f"{request.method} /{function} {result.status_code}",
+                    {
+                        "requestMethod": request.method,
+                        "requestUrl": f"/{function}",
+                        "status": result.status_code,
+                        "latency": f"{time.perf_counter() - started:.6f}s",
                     },
                 )
                 return result

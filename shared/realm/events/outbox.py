@@ -99,10 +99,15 @@ def user_ids(data: dict[str, Any]) -> list[int]:
     return sorted(named)
 
 
-def add(tx: OutboxTx, event_type: EventType, data: dict[str, Any]) -> Event:
-    """Writes an event in ``tx``; it is published once ``tx`` commits."""
+def add(
+    tx: OutboxTx, event_type: EventType, data: dict[str, Any], *, at: datetime | None = None
+) -> Event:
+    """Writes an event in ``tx``; it is published once ``tx`` commits.
+
+    It occurred at the transaction's ``now()``: a caller that has read it already (with the
+    row it changes) passes it as ``at``, and saves the round trip that reads it here."""
     event_id = uuid.uuid4()
-    occurred_at = tx.scalar("SELECT now()")
+    occurred_at = tx.scalar("SELECT now()") if at is None else at
     event = Event(event_id, event_type, occurred_at, data)
     tx.execute(
         "INSERT INTO outbox (event_id, topic, type, message, occurred_at, user_ids)"

@@ -12,16 +12,17 @@ promoted. Each page is one range scan of ``invites_party_guests``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from realm import cursors
-from realm.db import Tx
+from realm.db import Tx, render
 from realm.errors import GuestListHidden, InvalidCursor, PartyNotFound
 from realm.hosting import roles
 from realm.media import urls
-from realm.people.users import Summary, id_for, summary
+from realm.people.users import Summary, id_for, summary_json
 
 Status = Literal["invited", "confirmed", "declined", "waitlisted"]
 STATUSES: frozenset[str] = frozenset({"invited", "confirmed", "declined", "waitlisted"})
@@ -34,17 +35,35 @@ class Guest:
     plus_ones: int
     responded_at: datetime | None
 
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Guest:
+        """A guest of a rendered page (``api_models.GuestOut``), read back."""
+        answered = value["responded_at"]
+        return cls(
+            Summary.from_json(value["user"]),
+            value["status"],
+            value["plus_ones"],
+            None if answered is None else datetime.fromisoformat(answered),
+        )
+
 
 @dataclass(frozen=True)
 class Page:
-    guests: list[Guest]
+    # The guests as the API sends them: a JSON array of api_models.GuestOut, rendered by
+    # PostgreSQL (docs/decisions/0060).
+    rendered: urls.Rendered
     next_cursor: str | None
 
+    @property
+    def guests(self) -> list[Guest]:
+        """The guests as objects, for Python callers (the function sends ``rendered``)."""
+        return [Guest.from_json(value) for value in json.loads(self.rendered.raw)]
 
-_COLUMNS = """
-    i.status, i.plus_ones, i.responded_at, i.answer_seq,
-    u.id AS user_id, u.handle AS user_handle, u.display_name AS user_display_name,
-    ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
+
+_COLUMNS = f"""
+    json_build_object('user', {summary_json("u", "ph")}, 'status', i.status,
+        'plus_ones', i.plus_ones, 'responded_at', {render.time("i.responded_at")}) AS guest,
+    i.status, i.answer_seq, ph.status AS photo_status
 """
 
 # The whole list, and one status of it; both a range of invites_party_guests, in its order.
@@ -70,7 +89,10 @@ LIMIT :limit
 
 
 def list_sql(status: Status | None) -> str:
-    return _ALL if status is None else _ONE_STATUS
+    cursor = {"last_status": "status", "last_seq": "answer_seq"}
+    if status is None:
+        return render.page(_ALL, "guest", "status, answer_seq", cursor)
+    return render.page(_ONE_STATUS, "guest", "answer_seq", cursor)  # one status: in seq order
 
 
 def visible_status(tx: Tx, party_id: int, role: roles.Role, status: Status | None) -> Status | None:
@@ -106,13 +128,8 @@ def list_for(
         params["status"] = shown
         if cursor and after_status != shown:
             raise InvalidCursor("This cursor belongs to another list.")
-    rows = tx.all(list_sql(shown), **params)
-    batch = urls.Batch(row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready")
-    guests = [
-        Guest(summary(row, "user_", batch), row["status"], row["plus_ones"], row["responded_at"])
-        for row in rows[:limit]
-    ]
-    more = len(rows) > limit
-    last = rows[limit - 1] if more else None
-    next_cursor = cursors.encode_named(last["status"], last["answer_seq"]) if last else None
-    return Page(guests, next_cursor)
+    page = tx.one(list_sql(shown), **params)
+    assert page is not None, "an aggregate gives one row"
+    more = page["found"] > limit
+    next_cursor = cursors.encode_named(page["last_status"], page["last_seq"]) if more else None
+    return Page(urls.Rendered(page["items"], page["photos"]), next_cursor)

@@ -13,13 +13,13 @@ from realm.errors import (
     GuestNotFound,
     InviteNotFound,
     SelfInvite,
+    SignupRequired,
 )
 from realm.events import outbox
 from realm.events.outbox import OutboxTx
 from realm.hosting import capacity, roles
 from realm.hosting.capacity import check_open as _check_open
 from realm.people import blocks
-from realm.people.users import id_for
 
 Response = Literal["confirmed", "declined"]
 
@@ -51,22 +51,36 @@ def _invite(row: dict[str, Any]) -> Invite:
     )
 
 
+# What create-invite needs to know first, in one round trip: the caller (and the name the
+# guest's notification shows), their role in the party, and the party (with the transaction's
+# now(), the event's time). No row: the caller never signed up.
+_INVITER = f"""
+WITH me AS (SELECT id, display_name FROM users WHERE auth_uid = :uid)
+SELECT me.id AS inviter_id, me.display_name AS inviter_name, {roles.role_sql("p", "me.id")} AS role,
+       p.host_id, p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now
+FROM me LEFT JOIN parties p ON p.id = :party
+"""
+
+# The guest's uid, and whether they have blocked the inviter or the party's host: someone who
+# has is, to them, nobody (DESIGN §12). No row: no such user.
+_GUEST = f"""
+SELECT auth_uid,
+       {blocks.has_blocked_sql("u.id", ":inviter")} OR {blocks.has_blocked_sql("u.id", ":host")}
+         AS blocked
+FROM users u WHERE u.id = :guest
+"""
+
+
 def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
     """Invites the guest and writes an ``invite-created`` event with it."""
-    host_id = id_for(tx, auth_uid)
+    party = tx.one(_INVITER, uid=auth_uid, party=party_id)
+    if party is None:
+        raise SignupRequired()
     # The host or a co-host may invite; a guest of the party gets 403, anyone else 404.
-    roles.require_manager(tx, party_id, host_id)
-    party = tx.one(
-        "SELECT host_id, flat, title, first_entry, cancelled_at, now() AS now"
-        " FROM parties WHERE id = :id",
-        id=party_id,
-    )
-    assert party is not None, "require_manager found it"
-    guest_uid = tx.scalar("SELECT auth_uid FROM users WHERE id = :id", id=guest_id)
-    # Someone who has blocked the inviter, or the party's host, is to them nobody (DESIGN §12).
-    if guest_uid is None or any(
-        blocks.has_blocked(tx, guest_id, inviter) for inviter in {host_id, party["host_id"]}
-    ):
+    roles.as_manager(party["role"])
+    host_id = party["inviter_id"]
+    guest = tx.one(_GUEST, guest=guest_id, inviter=host_id, host=party["host_id"])
+    if guest is None or guest["blocked"]:
         raise GuestNotFound()
     if guest_id in (host_id, party["host_id"]):
         raise SelfInvite()
@@ -79,10 +93,10 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
         tx,
         invite,
         party,
-        guest_uid=guest_uid,
+        guest_uid=guest["auth_uid"],
         inviter_id=host_id,
         inviter_uid=auth_uid,
-        inviter_name=tx.scalar("SELECT display_name FROM users WHERE id = :id", id=host_id),
+        inviter_name=party["inviter_name"],
     )
     return invite
 
@@ -127,7 +141,8 @@ def announce(
     **extra: Any,
 ) -> None:
     """The ``invite-created`` event of a new invite (notify-guest tells the guest who invited
-    them, to what): ``party`` holds its ``flat``, ``title`` and ``first_entry``."""
+    them, to what): ``party`` holds its ``flat``, ``title`` and ``first_entry``, and the
+    transaction's ``now`` when it was read with them."""
     outbox.add(
         tx,
         "invite-created",
@@ -144,7 +159,21 @@ def announce(
             "host_display_name": inviter_name,
             **extra,
         },
+        at=party.get("now"),
     )
+
+
+# Who answers, their invite to the party, and who the party's host is (for the event), in one
+# round trip. No row: the caller never signed up; no invite: not invited (or no such party).
+_ANSWERING = """
+SELECT g.id AS guest_id, g.display_name AS guest_display_name, i.id AS invite_id,
+       h.auth_uid AS host_auth_uid
+FROM users g
+LEFT JOIN invites i ON i.party_id = :party AND i.guest_id = g.id
+LEFT JOIN parties p ON p.id = i.party_id
+LEFT JOIN users h ON h.id = p.host_id
+WHERE g.auth_uid = :uid
+"""
 
 
 def respond(
@@ -157,12 +186,10 @@ def respond(
 ) -> Invite:
     """Records the guest's answer (realm.hosting.capacity: a confirmation may be waitlisted);
     a changed status writes an ``invite-responded`` event with it."""
-    guest_id = id_for(tx, auth_uid)
-    invite_id = tx.scalar(
-        "SELECT id FROM invites WHERE party_id = :party AND guest_id = :guest",
-        party=party_id,
-        guest=guest_id,
-    )
+    found = tx.one(_ANSWERING, uid=auth_uid, party=party_id)
+    if found is None:
+        raise SignupRequired()
+    guest_id, invite_id = found["guest_id"], found["invite_id"]
     if invite_id is None:
         # The same answer whether the party is unknown or the caller is not invited to it:
         # a guest learns nothing about parties that are not theirs.
@@ -178,13 +205,6 @@ def respond(
     assert row is not None, "the party's lock keeps it"
     invite = _invite(row)
     if before["status"] != status:
-        names = tx.one(
-            "SELECT h.auth_uid AS host_auth_uid, g.display_name AS guest_display_name"
-            " FROM users h, users g WHERE h.id = :host AND g.id = :guest",
-            host=party["host_id"],
-            guest=guest_id,
-        )
-        assert names is not None
         outbox.add(
             tx,
             "invite-responded",
@@ -197,9 +217,10 @@ def respond(
                 "plus_ones": invite.plus_ones,
                 "guest_id": guest_id,
                 "guest_auth_uid": auth_uid,
-                "guest_display_name": names["guest_display_name"],
+                "guest_display_name": found["guest_display_name"],
                 "host_id": party["host_id"],
-                "host_auth_uid": names["host_auth_uid"],
+                "host_auth_uid": found["host_auth_uid"],
             },
+            at=party["now"],
         )
     return invite

@@ -4,16 +4,17 @@ read path (list-parties, get-party) and imports nothing of the event layer."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from realm import clock, cursors
-from realm.db import Tx, quotas
+from realm.db import Tx, quotas, render
 from realm.errors import PartyNotFound, PartyOver, SignupRequired, TooFarAhead
 from realm.hosting import roles
 from realm.media import urls
-from realm.people.users import Summary, id_for, summary
+from realm.people.users import Summary, id_for, summary, summary_json
 
 View = Literal["invited", "confirmed", "hosting"]
 _NO_CURSOR = (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), 0)
@@ -31,11 +32,33 @@ class Party:
     host: Summary
     invite_status: str | None = None
 
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Party:
+        """A party of a rendered list (``api_models.PartyOut``), read back."""
+        return cls(
+            id=value["id"],
+            flat=value["flat"],
+            title=value["title"],
+            description=value["description"],
+            capacity=value["capacity"],
+            first_entry=datetime.fromisoformat(value["first_entry"]),
+            last_entry=datetime.fromisoformat(value["last_entry"]),
+            host=Summary.from_json(value["host"]),
+            invite_status=value["invite_status"],
+        )
+
 
 @dataclass(frozen=True)
 class Page:
-    parties: list[Party]
+    # The parties as the API sends them: a JSON array of api_models.PartyOut, rendered by
+    # PostgreSQL (docs/decisions/0060).
+    rendered: urls.Rendered
     next_cursor: str | None
+
+    @property
+    def parties(self) -> list[Party]:
+        """The parties as objects, for Python callers (the function sends ``rendered``)."""
+        return [Party.from_json(value) for value in json.loads(self.rendered.raw)]
 
 
 _COLUMNS = """
@@ -100,12 +123,25 @@ def get(tx: Tx, party_id: int) -> Party:
     return _party(row)
 
 
+def _party_json(invite_status: str) -> str:
+    """SQL: the party ``p`` with its host ``h`` (and the host's photo ``ph``) as
+    ``api_models.PartyOut``."""
+    return (
+        "json_build_object('id', p.id, 'flat', p.flat, 'title', p.title,"
+        " 'description', p.description, 'capacity', p.capacity,"
+        f" 'first_entry', {render.time('p.first_entry')},"
+        f" 'last_entry', {render.time('p.last_entry')},"
+        f" 'host', {summary_json('h', 'ph')}, 'invite_status', {invite_status})"
+    )
+
+
 # Upcoming means last_entry > now(), i.e. first_entry > now() - 12 hours: written on the
 # first_entry columns so that the condition is a bound of the index range scan.
 # The guest screens read the invites' `screen` (invited; confirmed, which also holds the
 # waitlisted) so that each screen is one range of invites_guest_list.
 _GUEST_LIST = f"""
-SELECT {_COLUMNS}, i.status AS invite_status
+SELECT {_party_json("i.status")} AS party, p.first_entry, p.id, ph.status AS photo_status,
+       i.party_first_entry AS sort_start, i.party_id AS sort_id
 FROM invites i
 JOIN parties p ON p.id = i.party_id
 JOIN users h ON h.id = p.host_id
@@ -121,7 +157,8 @@ LIMIT :limit
 
 # Hosted and co-hosted parties: one range of party_hosts_list.
 _HOST_LIST = f"""
-SELECT {_COLUMNS}
+SELECT {_party_json("NULL")} AS party, p.first_entry, p.id, ph.status AS photo_status,
+       m.party_first_entry AS sort_start, m.party_id AS sort_id
 FROM party_hosts m
 JOIN parties p ON p.id = m.party_id
 JOIN users h ON h.id = p.host_id
@@ -136,7 +173,9 @@ LIMIT :limit
 
 
 def list_sql(view: View) -> str:
-    return _HOST_LIST if view == "hosting" else _GUEST_LIST
+    rows = _HOST_LIST if view == "hosting" else _GUEST_LIST
+    cursor = {"last_start": "first_entry", "last_id": "id"}
+    return render.page(rows, "party", "sort_start, sort_id", cursor)
 
 
 def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | None) -> Page:
@@ -150,15 +189,13 @@ def list_for(tx: Tx, auth_uid: str, view: View, *, limit: int, cursor: str | Non
     )
     if view != "hosting":
         params["status"] = view
-    rows = tx.all(list_sql(view), **params)
-    if not rows:
+    page = tx.one(list_sql(view), **params)
+    assert page is not None, "an aggregate gives one row"
+    if not page["found"]:
         id_for(tx, auth_uid)  # an empty list, or a caller who never signed up?
-    # The hosts' photo URLs not cached yet are signed together, concurrently, on first use.
-    batch = urls.Batch(row["photo_keys"] for row in rows[:limit] if row["photo_status"] == "ready")
-    parties = [_party(row, batch) for row in rows[:limit]]
-    more = len(rows) > limit
-    next_cursor = cursors.encode(parties[-1].first_entry, parties[-1].id) if more else None
-    return Page(parties, next_cursor)
+    more = page["found"] > limit
+    next_cursor = cursors.encode(page["last_start"], page["last_id"]) if more else None
+    return Page(urls.Rendered(page["items"], page["photos"]), next_cursor)
 
 
 # -- one party's details (get-party) --------------------------------------------------------

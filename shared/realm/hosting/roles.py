@@ -22,37 +22,47 @@ Role = Literal["host", "cohost", "guest"]
 MANAGERS: frozenset[Role] = frozenset({"host", "cohost"})
 
 
-def role_of(tx: Tx, party_id: int, user_id: int) -> Role | None:
-    """The user's role in the party, or None when they are nobody to it (or it is unknown).
+def role_sql(party: str, user: str) -> str:
+    """SQL for the role (text, NULL for nobody) of the user whose id is the SQL expression
+    ``user`` in the party row aliased ``party`` (NULL when there is no such party), so that a
+    write can read it in the statement that reads the rest of what it needs.
 
     A co-host who is also invited is a co-host: the stronger role wins."""
-    row = tx.one(
-        "SELECT (SELECT m.role FROM party_hosts m WHERE m.party_id = p.id AND m.user_id = :user)"
-        "         AS manager,"
-        "       EXISTS (SELECT 1 FROM invites i WHERE i.party_id = p.id AND i.guest_id = :user)"
-        "         AS is_guest"
-        " FROM parties p WHERE p.id = :party",
+    return (
+        f"COALESCE((SELECT m.role FROM party_hosts m WHERE m.party_id = {party}.id"
+        f" AND m.user_id = {user}), CASE WHEN EXISTS (SELECT 1 FROM invites i"
+        f" WHERE i.party_id = {party}.id AND i.guest_id = {user}) THEN 'guest' END)"
+    )
+
+
+def role_of(tx: Tx, party_id: int, user_id: int) -> Role | None:
+    """The user's role in the party, or None when they are nobody to it (or it is unknown)."""
+    role = tx.scalar(
+        f"SELECT {role_sql('p', ':user')} FROM parties p WHERE p.id = :party",
         party=party_id,
         user=user_id,
     )
-    if row is None:
-        return None
-    if row["manager"] == "host":
-        return "host"
-    if row["manager"] == "cohost":
-        return "cohost"
-    return "guest" if row["is_guest"] else None
+    return _ROLES.get(role)
+
+
+_ROLES: dict[str | None, Role] = {"host": "host", "cohost": "cohost", "guest": "guest"}
+
+
+def as_manager(role: str | None) -> Role:
+    """``role`` (from :func:`role_sql`) when it is the host's or a co-host's; ``NotHost`` for a
+    guest and ``PartyNotFound`` for nobody."""
+    found = _ROLES.get(role)
+    if found is None:
+        raise PartyNotFound()
+    if found not in MANAGERS:
+        raise NotHost()
+    return found
 
 
 def require_manager(tx: Tx, party_id: int, user_id: int) -> Role:
     """The caller's role when they host or co-host the party; ``NotHost`` for its guests and
     ``PartyNotFound`` for everyone else."""
-    role = role_of(tx, party_id, user_id)
-    if role is None:
-        raise PartyNotFound()
-    if role not in MANAGERS:
-        raise NotHost()
-    return role
+    return as_manager(role_of(tx, party_id, user_id))
 
 
 def require_host(tx: Tx, party_id: int, user_id: int) -> None:

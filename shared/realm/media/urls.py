@@ -1,5 +1,5 @@
 """URLs of sanitized photos, for API responses. Part of the read path (``me``, ``list-parties``):
-this module imports nothing beyond the standard library at import time, and never
+this module imports nothing beyond the standard library and orjson at import time, and never
 ``google.cloud.storage`` or PIL.
 
 In the cloud a URL is a Cloud Storage V4 signed URL. The function has no key file: the string
@@ -21,9 +21,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from realm import outages
 from realm.config import Settings, settings
@@ -265,3 +268,41 @@ class Batch:
             pending, self._key_maps = self._key_maps, None
             prefetch(pending)
         return urls_for(keys)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A response body rendered by PostgreSQL (``realm.db.render``) in which each ready photo's
+    ``urls`` still holds its object keys (``realm.people.users.photo_json``).
+
+    :meth:`text` swaps the keys for URLs, signing those not cached yet together (as ``Batch``
+    does): call it once the database connection is back in the pool. A body without a ready
+    photo (``photos`` false) is passed on as it is, unparsed.
+    """
+
+    raw: str
+    photos: bool
+
+    def text(self) -> str:
+        if not self.photos:
+            return self.raw
+        body = orjson.loads(self.raw)
+        ready = list(_ready_photos(body))
+        prefetch(photo["urls"] for photo in ready)
+        for photo in ready:
+            photo["urls"] = urls_for(photo["urls"])
+        return orjson.dumps(body).decode()
+
+
+def _ready_photos(value: Any) -> Iterable[dict[str, Any]]:
+    """The photos (values of a ``photo`` key) in a parsed body whose ``urls`` are object keys."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _ready_photos(item)
+    elif isinstance(value, dict):
+        photo = value.get("photo")
+        if isinstance(photo, dict) and isinstance(photo.get("urls"), dict):
+            yield photo
+        for item in value.values():
+            if isinstance(item, dict | list):
+                yield from _ready_photos(item)

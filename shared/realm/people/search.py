@@ -26,7 +26,7 @@ from realm.db import Tx
 from realm.errors import InvalidCursor
 from realm.media import urls
 from realm.people import blocks
-from realm.people.users import Summary, id_for, summary
+from realm.people.users import Summary, id_for, summary_json
 
 # The first row of the scan: before every term that the query's lead word starts.
 _START: tuple[str | None, int, int] = (None, -1, 0)
@@ -120,13 +120,31 @@ _OTHER_WORDS = """
       )
 """
 
-_SHOW = """
-SELECT u.id, u.handle, u.display_name, found.term, found.rank, found.kind,
-       ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
-FROM found
-JOIN users u ON u.id = found.user_id
-LEFT JOIN photos ph ON ph.id = u.photo_id
-ORDER BY found.kind = 'frontier', found.term IS NOT NULL, found.term, found.rank, found.user_id
+# The page as one row (docs/decisions/0060): the users found as a JSON array of
+# api_models.UserSummaryOut (:limit is the page's size and one more), how many were found, the
+# last shown one's key and the frontier's (for the cursor), and whether a photo needs its URLs.
+_SHOW = f"""
+, shown AS (
+    SELECT row_number() OVER (ORDER BY found.kind = 'frontier', found.term IS NOT NULL,
+                                       found.term, found.rank, found.user_id) AS n,
+           {summary_json("u", "ph")} AS summary,
+           u.id, found.term, found.rank, found.kind, ph.status AS photo_status
+    FROM found
+    JOIN users u ON u.id = found.user_id
+    LEFT JOIN photos ph ON ph.id = u.photo_id
+)
+SELECT count(*) AS rows, count(*) FILTER (WHERE kind <> 'frontier') AS found,
+       CAST(COALESCE(json_agg(summary ORDER BY n)
+                       FILTER (WHERE kind <> 'frontier' AND n < :limit), '[]') AS text) AS users,
+       min(term) FILTER (WHERE n = :limit - 1) AS last_term,
+       min(rank) FILTER (WHERE n = :limit - 1) AS last_rank,
+       min(id) FILTER (WHERE n = :limit - 1) AS last_id,
+       min(term) FILTER (WHERE kind = 'frontier') AS frontier_term,
+       min(rank) FILTER (WHERE kind = 'frontier') AS frontier_rank,
+       min(id) FILTER (WHERE kind = 'frontier') AS frontier_id,
+       COALESCE(bool_or(photo_status = 'ready') FILTER (WHERE kind <> 'frontier'
+                                                          AND n < :limit), false) AS photos
+FROM shown
 """
 
 # Parameters (``params``): uid, q, handle (the query as an exact handle, or None), first_page,
@@ -177,8 +195,15 @@ found AS (
 
 @dataclass(frozen=True)
 class Page:
-    users: list[Summary]
+    # The users as the API sends them: a JSON array of api_models.UserSummaryOut, rendered by
+    # PostgreSQL.
+    rendered: urls.Rendered
     next_cursor: str | None
+
+    @property
+    def users(self) -> list[Summary]:
+        """The users as objects, for Python callers (the function sends ``rendered``)."""
+        return [Summary.from_json(value) for value in json.loads(self.rendered.raw)]
 
 
 def _exact_handle(q: str) -> str | None:
@@ -242,25 +267,26 @@ def sql_for(q: str) -> str:
     return SEVERAL_WORDS_SQL if several_words(q) else ONE_WORD_SQL
 
 
-def _key(row: dict[str, Any]) -> tuple[str | None, int, int]:
+def _key(term: str | None, rank: int, user_id: int) -> tuple[str | None, int, int]:
     # After the exact handle, the next page starts at the beginning of the scan.
-    return (row["term"], row["rank"], row["id"]) if row["term"] is not None else _START
+    return (term, rank, user_id) if term is not None else _START
 
 
 def find(tx: Tx, auth_uid: str, q: str, *, limit: int, cursor: str | None = None) -> Page:
     """One page of the users ``q`` finds for the caller. Raises ``InvalidCursor`` for a cursor
     this API did not give out."""
-    rows = tx.all(sql_for(q), **params(auth_uid, q, limit=limit, cursor=cursor))
-    if not rows:
+    page = tx.one(sql_for(q), **params(auth_uid, q, limit=limit, cursor=cursor))
+    assert page is not None, "an aggregate gives one row"
+    if not page["rows"]:
         id_for(tx, auth_uid)  # nobody found, or a caller who never signed up?
-    found = [row for row in rows if row["kind"] != "frontier"]
-    frontier = [row for row in rows if row["kind"] == "frontier"]
-    shown = found[:limit]
-    if len(found) > limit:
-        next_cursor: str | None = encode_cursor(*_key(shown[-1]))
-    elif frontier:
-        next_cursor = encode_cursor(*_key(frontier[0]))
+    if page["found"] > limit:
+        next_cursor: str | None = encode_cursor(
+            *_key(page["last_term"], page["last_rank"], page["last_id"])
+        )
+    elif page["frontier_id"] is not None:
+        next_cursor = encode_cursor(
+            *_key(page["frontier_term"], page["frontier_rank"], page["frontier_id"])
+        )
     else:
         next_cursor = None
-    batch = urls.Batch(row["photo_keys"] for row in shown if row["photo_status"] == "ready")
-    return Page([summary(row, "", batch) for row in shown], next_cursor)
+    return Page(urls.Rendered(page["users"], page["photos"]), next_cursor)

@@ -37,6 +37,13 @@ class PhotoRef:
         """
         return (self.batch or photo_urls).urls_for(self.keys)
 
+    @classmethod
+    def from_json(cls, value: dict[str, Any] | None) -> PhotoRef | None:
+        """The photo of :func:`photo_json`, read back (its ``urls`` are still the keys)."""
+        if value is None:
+            return None
+        return cls(UUID(value["id"]), value["status"], value["urls"])
+
 
 def photo_ref(row: dict[str, Any], batch: photo_urls.Batch | None = None) -> PhotoRef | None:
     """The photo of a row selected with ``photo_id``, ``photo_status`` and ``photo_keys``."""
@@ -56,6 +63,12 @@ class Summary:
     display_name: str
     photo: PhotoRef | None
 
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Summary:
+        """The user of :func:`summary_json`, read back."""
+        photo = PhotoRef.from_json(value["photo"])
+        return cls(value["id"], value["handle"], value["display_name"], photo)
+
 
 def summary(row: dict[str, Any], prefix: str, batch: photo_urls.Batch | None = None) -> Summary:
     """The summary in a row that selected ``<prefix>id``, ``<prefix>handle``,
@@ -65,6 +78,26 @@ def summary(row: dict[str, Any], prefix: str, batch: photo_urls.Batch | None = N
         handle=str(row[f"{prefix}handle"]),
         display_name=str(row[f"{prefix}display_name"]),
         photo=photo_ref(row, batch),
+    )
+
+
+def photo_json(photo: str) -> str:
+    """SQL: the photo row aliased ``photo`` (LEFT JOINed: null when there is none) as
+    ``PhotoOut``, except that a ready photo's ``urls`` holds its object keys, which
+    ``realm.media.urls.Rendered`` turns into URLs once the connection is back in the pool."""
+    return (
+        f"CASE WHEN {photo}.id IS NULL THEN NULL ELSE json_build_object("
+        f"'id', {photo}.id, 'status', {photo}.status, 'urls', CASE WHEN {photo}.status = 'ready'"
+        f" AND {photo}.thumbnail_keys <> '{{}}' THEN {photo}.thumbnail_keys END) END"
+    )
+
+
+def summary_json(user: str, photo: str) -> str:
+    """SQL: the users row aliased ``user`` as ``UserSummaryOut``, with its photo (see
+    :func:`photo_json`)."""
+    return (
+        f"json_build_object('id', {user}.id, 'handle', {user}.handle,"
+        f" 'display_name', {user}.display_name, 'photo', {photo_json(photo)})"
     )
 
 

@@ -1,0 +1,37 @@
+"""A read function imports no cloud client and no image library (DESIGN §10: they would be
+imported, and paid for, on every cold start of the functions that need them least).
+
+The modules an import loads are checked, not its time: times belong to bench/compare.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+READ_FUNCTIONS = ("list_parties", "me", "get_party", "list_guests", "find_users")
+FORBIDDEN = ("google.cloud.pubsub", "google.cloud.storage", "google.cloud.firestore", "PIL")
+
+
+@pytest.mark.parametrize("function", READ_FUNCTIONS)
+def test_a_read_function_loads_no_cloud_client_nor_pil(function: str) -> None:
+    code = (
+        "import json, sys; import functions_framework; import main; "
+        "print(json.dumps(sorted(m for m in sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "functions" / function)},
+    )
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    found = [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
+    assert not found, f"{function} imports {found}"
