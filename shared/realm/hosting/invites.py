@@ -54,11 +54,14 @@ def _invite(row: dict[str, Any]) -> Invite:
 # What create-invite needs to know first, in one round trip: the caller (and the name the
 # guest's notification shows), their role in the party, and the party (with the transaction's
 # now(), the event's time). No row: the caller never signed up.
+#
+# The party's row is locked FOR SHARE (realm.hosting.capacity says why) and read as it is once
+# the lock is held: a cancellation or a move in flight is waited for, and then seen.
 _INVITER = f"""
 WITH me AS (SELECT id, display_name FROM users WHERE auth_uid = :uid)
 SELECT me.id AS inviter_id, me.display_name AS inviter_name, {roles.role_sql("p", "me.id")} AS role,
        p.host_id, p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now
-FROM me LEFT JOIN parties p ON p.id = :party
+FROM me LEFT JOIN LATERAL ({capacity.SHARED_SQL}) p ON true
 """
 
 # The guest's uid, and whether they have blocked the inviter or the party's host: someone who

@@ -105,10 +105,8 @@ def create(
 ) -> NewLink:
     """A new link to the party, for its host or a co-host (``roles.require_manager``)."""
     roles.require_manager(tx, party_id, id_for(tx, auth_uid))
-    party = tx.one(
-        "SELECT first_entry, cancelled_at, now() AS now FROM parties WHERE id = :id", id=party_id
-    )
-    assert party is not None, "require_manager found the party"
+    # Locked FOR SHARE: a cancellation in flight is waited for, and then refuses the link.
+    party = capacity.share(tx, party_id)
     capacity.check_open(party)
     if expires_at is not None and expires_at <= party["now"]:
         raise ExpiresInPast()
@@ -130,7 +128,9 @@ def create(
     return NewLink(**vars(link), token=token, url=url_for(token))
 
 
-# The one statement every join starts with: a link that works and its party, or no row at all.
+# The one statement every join starts with: a link that works and its party, locked FOR SHARE
+# (realm.hosting.capacity: a cancellation or a move in flight is waited for, and then seen), or
+# no row at all.
 _JOIN_SQL = f"""
 SELECT l.id AS link_id, l.party_id, l.max_uses, l.uses,
        p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now,
@@ -144,11 +144,12 @@ WHERE l.token_hash = :hash
   AND l.revoked_at IS NULL
   AND (l.expires_at IS NULL OR l.expires_at > now())
   AND NOT {blocks.has_blocked_sql("p.host_id", ":guest")}
+FOR SHARE OF p
 """
 
 # The caller's role in the party and their invite to it, read in a statement of its own: a
-# statement that waits for a lock sees the locked row as committed but every other table as it
-# was before the wait, so an invite made meanwhile (the first of a double tap) would be missed.
+# statement that waits for a lock (the first one may) sees the locked row as committed but every
+# other table as it was before the wait, so an invite made meanwhile would be missed.
 _CALLER_SQL = f"""
 SELECT {roles.role_sql("p", ":guest")} AS role,
        EXISTS (SELECT 1 FROM invites i WHERE i.party_id = p.id AND i.guest_id = :guest)
@@ -175,7 +176,7 @@ def join(tx: OutboxTx, auth_uid: str, token: str) -> Joined:
         raise LinkNotFound()
     party_id = link["party_id"]
     caller = tx.one(_CALLER_SQL, party=party_id, guest=guest_id)
-    assert caller is not None, "parties are deleted only with their links"
+    assert caller is not None, "the party is locked"
     if caller["role"] in roles.MANAGERS:
         raise SelfInvite("You host this party.")
     if caller["invited"]:
