@@ -14,6 +14,7 @@ from realm.hosting import cohosts
     body=CohostRequest,
     response=CohostOut,
     status=201,
+    idempotent=True,
     errors=(
         errors.SignupRequired,
         errors.PartyNotFound,

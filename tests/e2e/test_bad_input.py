@@ -13,6 +13,7 @@ from realm import db
 from realm.devstack.tokens import new_private_key
 from tests.e2e.flows import Person
 from tests.helpers import Client, Reply, in_hours, multipart, token
+from tests.photo_samples import jpeg
 
 TABLES = ("users", "parties", "invites", "outbox")
 
@@ -382,6 +383,27 @@ def test_a_form_field_of_invalid_utf8_is_a_422_not_a_stored_replacement_characte
         headers={"Content-Type": content_type},
     )
     refused(reply, 422, "validation_error")
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("field", ["display_name", "photo"])
+def test_a_form_field_given_twice_is_a_422_naming_it(api: Client, field: str) -> None:
+    body, content_type = multipart(
+        {"display_name": "Ann", "email": "ann@example.test"},
+        {"photo": ("a.jpg", jpeg((8, 8)), "image/jpeg")},
+    )
+    parts = body.split(b"\r\n--")  # the first part has no leading CRLF
+    [twice] = [part for part in parts if f'name="{field}"'.encode() in part]
+    body = body.replace(twice, twice + b"\r\n--" + twice.removeprefix(b"--"), 1)
+
+    reply = api.post(
+        "/signup", auth=token("twice-tester"), data=body, headers={"Content-Type": content_type}
+    )
+
+    refused(reply, 422, "validation_error")
+    assert [(d["field"], d["type"]) for d in reply.body["error"]["details"]] == [
+        (field, "duplicate_key")
+    ]
 
 
 @pytest.mark.usefixtures("unchanged")

@@ -205,6 +205,21 @@ class TestBlocking:
         assert by_id.status == by_handle.status == 404
         assert by_id.body == by_handle.body == unknown_id.body == unknown_handle.body
 
+    def test_the_blocked_cannot_make_the_blocker_a_cohost_and_learn_nothing_from_trying(
+        self, api: Client
+    ) -> None:
+        blocker, blocked = Member(api, "Blocker"), Member(api, "Blocked")
+        party = blocked.create_party(in_hours(24))
+        blocker.block(blocked)
+
+        refused = blocked.post("/add-cohost", party_id=party, user_id=blocker.id)
+        unknown = blocked.post("/add-cohost", party_id=party, user_id=2**62)
+
+        assert (refused.status, refused.error_code) == (404, "user_not_found")
+        assert refused.body == unknown.body
+        assert blocked.party(party).body["cohosts"] == []
+        assert blocker.flats("hosting") == []
+
     def test_the_blocked_cannot_join_the_blockers_party_by_link(self, api: Client) -> None:
         host, blocked, friend = Member(api, "Host"), Member(api, "Blocked"), Member(api, "Friend")
         token = host.create_link(host.create_party(in_hours(24))).body["token"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from realm import db
 from realm.config import settings
 from realm.devstack.fcm import StandInFcm
 from realm.events.notify import Feed, FirestoreFeed, LocalFeed
@@ -28,3 +30,12 @@ def feed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Feed]:
         yield FirestoreFeed(settings.project_id)
     else:
         yield LocalFeed(tmp_path / "notify.sqlite3")
+
+
+@pytest.fixture(scope="module")
+def race_pool() -> Iterator[db.Pool]:
+    """A pool of its own for tests.integration.interleave: two transactions at once, and a
+    third connection to watch them."""
+    pool = db.Pool(db.connection_factory_for(os.environ["DATABASE_URL"]), 3, 60)
+    yield pool
+    pool.close()

@@ -7,7 +7,7 @@ import pytest
 from realm import errors
 from realm.db import Tx
 from realm.events.outbox import OutboxTx
-from realm.hosting import invites
+from realm.hosting import cohosts, invites
 from realm.people import blocks
 from tests.helpers import add_invite, add_party, add_user, in_hours
 
@@ -111,6 +111,31 @@ class TestInvites:
         blocks.block(tx, "uid-host", guest)
 
         assert tx.scalar("SELECT count(*) FROM invites") == 2
+
+
+class TestCohosts:
+    def test_the_blocked_cannot_make_the_blocker_a_cohost_as_if_they_were_unknown(
+        self, otx: OutboxTx
+    ) -> None:
+        blocker, blocked = add_user(otx, "uid-blocker"), add_user(otx, "uid-blocked")
+        party = add_party(otx, blocked, in_hours(24))
+        blocks.block(otx, "uid-blocker", blocked)
+
+        with pytest.raises(errors.UserNotFound) as refused:
+            cohosts.add(otx, "uid-blocked", party, blocker)
+        with pytest.raises(errors.UserNotFound) as unknown:
+            cohosts.add(otx, "uid-blocked", party, 999_999)
+
+        assert refused.value.message == unknown.value.message
+        assert otx.scalar("SELECT count(*) FROM party_hosts WHERE role = 'cohost'") == 0
+        assert otx.events == [], "nobody is told 'you are a co-host'"
+
+    def test_the_blocker_may_still_make_the_blocked_a_cohost(self, otx: OutboxTx) -> None:
+        blocker, blocked = add_user(otx, "uid-blocker"), add_user(otx, "uid-blocked")
+        party = add_party(otx, blocker, in_hours(24))
+        blocks.block(otx, "uid-blocker", blocked)
+
+        assert cohosts.add(otx, "uid-blocker", party, blocked).user.id == blocked
 
 
 def test_blocks_go_with_either_user(tx: Tx) -> None:

@@ -62,6 +62,18 @@ def test_a_cohost_invites_like_the_host(otx: OutboxTx) -> None:
     assert error.value.code == "self_invite"
 
 
+def test_a_cohost_cannot_be_invited_to_the_party_they_cohost(otx: OutboxTx) -> None:
+    host, cohost, other = add_user(otx, "uid-h"), add_user(otx), add_user(otx, "uid-o")
+    party = add_party(otx, host, in_hours(24))
+    add_cohost(otx, party, cohost)
+    add_cohost(otx, party, other)
+    for inviter in ("uid-h", "uid-o"):
+        with pytest.raises(RuleViolation) as error:
+            invites.create(otx, inviter, party_id=party, guest_id=cohost)
+        assert error.value.code == "self_invite"
+    assert otx.scalar("SELECT count(*) FROM invites WHERE guest_id = :g", g=cohost) == 0
+
+
 def test_inviting_to_an_unknown_party_or_an_unknown_guest_is_not_found(otx: OutboxTx) -> None:
     host = add_user(otx, "uid-h")
     party = add_party(otx, host, in_hours(24))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from realm.events import inbound, notify
 from realm.events.outbox import OutboxTx
 from realm.people import links
 from tests.helpers import add_invite, add_party, add_user, in_hours, uid
+from tests.integration.interleave import while_held
 
 
 @pytest.fixture
@@ -269,3 +271,56 @@ def test_a_one_use_link_joined_by_twenty_people_at_once_admits_exactly_one(
         assert tx.scalar("SELECT count(*) FROM invites WHERE party_id = :p", p=party) == 1
         assert tx.scalar("SELECT uses FROM invite_links") == 1
         assert tx.scalar("SELECT count(*) FROM outbox WHERE type = 'invite-created'") == 1
+
+
+class TestDoubleTap:
+    """The same person joining a one-use link twice at once (a double tap, a retry) gets their
+    new invite once (201) and that same invite again (200), never a 404."""
+
+    ROUNDS = 20
+
+    @pytest.fixture(autouse=True)
+    def host(self, clean_db: None) -> int:
+        with db.transaction() as tx:
+            add_user(tx, "uid-tapper")
+            return add_user(tx, "uid-host")
+
+    def one_use_link(self, host: int) -> str:
+        with db.transaction() as tx:
+            party = add_party(tx, host, in_hours(24))
+            return links.create(tx, "uid-host", party_id=party, expires_at=None, max_uses=1).token
+
+    def test_a_second_tap_while_the_first_is_joining_gets_the_same_invite(
+        self, race_pool: db.Pool, host: int
+    ) -> None:
+        token = self.one_use_link(host)
+
+        def tap(tx: OutboxTx) -> links.Joined:
+            return links.join(tx, "uid-tapper", token)
+
+        first: list[links.Joined] = []
+        second = while_held(race_pool, lambda tx: first.append(tap(tx)), tap).result()
+
+        assert (first[0].created, second.created) == (True, False)
+        assert second.invite == first[0].invite
+
+    def test_two_taps_released_together_answer_one_new_invite_and_the_same_again_every_time(
+        self, race_pool: db.Pool, host: int
+    ) -> None:
+        outcomes = []
+        for _ in range(self.ROUNDS):
+            token = self.one_use_link(host)
+            start = threading.Barrier(2)
+
+            def tap(token: str = token, start: threading.Barrier = start) -> links.Joined:
+                with race_pool.transaction() as plain:
+                    start.wait()
+                    return links.join(OutboxTx(plain), "uid-tapper", token)
+
+            with ThreadPoolExecutor(2) as executor:
+                taps = [executor.submit(tap) for _ in range(2)]
+                joined = [future.result() for future in taps]
+            outcomes.append(sorted(j.created for j in joined))
+            assert joined[0].invite == joined[1].invite
+
+        assert outcomes == [[False, True]] * self.ROUNDS

@@ -3,13 +3,19 @@ local SQLite file. Only the user's own documents, unread ones counted, unknown i
 
 from __future__ import annotations
 
+import dataclasses
+import socket
+import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from realm.events.notify import MARK_READ_BATCH, Feed, FirestoreFeed, Notification
+from realm.config import settings
+from realm.events import notify
+from realm.events.notify import MARK_READ_BATCH, Feed, FeedUnavailable, FirestoreFeed, Notification
 
 
 def note(minutes_ago: int = 0) -> Notification:
@@ -97,3 +103,27 @@ def test_overlapping_calls_never_both_count_one_notification(feed: Feed) -> None
 
     assert sum(counts) == 30
     assert unread(feed, me) == set()
+
+
+@pytest.fixture
+def frozen_firestore(monkeypatch: pytest.MonkeyPatch) -> Iterator[FirestoreFeed]:
+    """A FirestoreFeed whose Firestore accepts connections and never answers, bounded at 1 s."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{listener.getsockname()[1]}")
+    bounds = dataclasses.replace(settings.bounds, firestore_seconds=1.0)
+    monkeypatch.setattr(notify, "settings", dataclasses.replace(settings, bounds=bounds))
+    yield FirestoreFeed(settings.project_id)
+    listener.close()
+
+
+@pytest.mark.parametrize("ids", [None, ["a", "b"]], ids=["all", "some"])
+def test_a_frozen_firestore_is_feed_unavailable_within_the_bound(
+    frozen_firestore: FirestoreFeed, ids: list[str] | None
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(FeedUnavailable):
+        frozen_firestore.mark_read("guest-frozen", ids)
+    # The bound is 1 s for the whole call; the rest is slack for a loaded machine.
+    assert time.monotonic() - started < 4

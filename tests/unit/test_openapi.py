@@ -25,6 +25,13 @@ def test_the_document_describes_every_http_function_of_the_app() -> None:
         assert "401" in paths[name][method]["responses"]
 
 
+def test_every_operation_that_creates_something_takes_an_idempotency_key() -> None:
+    # An app retries a POST whose answer it lost; without a key a 201 creates twice.
+    creating = {n for n, spec in openapi.endpoints().items() if 201 in spec.successes}
+    assert creating, "the app creates things"
+    assert {n for n in creating if not openapi.endpoints()[n].idempotent} == set()
+
+
 DOC = openapi.document()
 OPERATIONS = [
     (path, method, operation)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from realm.config import ConfigError, load
@@ -60,6 +63,15 @@ def test_a_search_cursor_reads_back_as_it_was_written() -> None:
     "cursor", ["", "!!!", "bnVsbA", "WyJhIiwwXQ", "WyJhIiwtMSwxXQ", "WyJhIiwwLDBd"]
 )
 def test_a_cursor_that_was_not_written_by_the_api_is_refused(cursor: str) -> None:
+    with pytest.raises(InvalidCursor):
+        search.decode_cursor(cursor)
+
+
+@pytest.mark.parametrize("term", ["\ud800", "a\x00b"], ids=["lone-surrogate", "nul"])
+def test_a_cursor_whose_term_postgresql_could_not_take_is_refused(term: str) -> None:
+    raw = json.dumps([term, 0, 1])  # what a caller can forge: JSON escapes both
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
     with pytest.raises(InvalidCursor):
         search.decode_cursor(cursor)
 

@@ -283,3 +283,8 @@ def parse_multipart(request: Request, limit: int, field_limit: int) -> None:
         ) from None
     except _InvalidFormText:
         raise _invalid(None, "invalid_utf8", "A form field is not valid UTF-8.") from None
+    # werkzeug keeps every part of a name and the handler would see the first: refused as
+    # JSON keys and query parameters given twice are.
+    for name in sorted({*request.form, *request.files}):
+        if len(request.form.getlist(name)) + len(request.files.getlist(name)) > 1:
+            raise _invalid(name, "duplicate_key", f"The form field {name!r} appears twice.")

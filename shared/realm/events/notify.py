@@ -34,6 +34,7 @@ import functools
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -465,27 +466,51 @@ class FirestoreFeed:
         (``last_update_time``): a batch that meets a concurrent change fails as a whole and its
         documents are read again, so ``n`` counts exactly the documents this call turned from
         unread to read, and two overlapping calls never both count one.
+
+        The whole call, every read and batch of it, shares one deadline of
+        ``REALM_FIRESTORE_TIMEOUT_SECONDS``: a request, unlike an event, has a person waiting,
+        and "all" may take many rounds. Past it, ``FeedUnavailable`` (503); the batches
+        already committed stay read, and the app's retry marks the rest.
         """
+        deadline = time.monotonic() + self._timeout
         collection = self._collection(auth_uid)
         if ids is None:
             query = collection.where(filter=_unread()).limit(MARK_READ_BATCH)
-            return self._mark_until_done(lambda: list(query.stream()))
+            return self._mark_until_done(
+                deadline, lambda retry, timeout: list(query.stream(retry=retry, timeout=timeout))
+            )
         unique = list(dict.fromkeys(ids))
         updated = 0
         for start in range(0, len(unique), MARK_READ_BATCH):
             refs = [collection.document(i) for i in unique[start : start + MARK_READ_BATCH]]
-            updated += self._mark_until_done(functools.partial(self._unread_of, refs), once=True)
+            updated += self._mark_until_done(deadline, self._unread_of(refs), once=True)
         return updated
 
-    def _unread_of(self, refs: list[Any]) -> list[Any]:
-        return [doc for doc in self._client.get_all(refs) if doc.exists and _is_unread(doc)]
+    def _unread_of(self, refs: list[Any]) -> Callable[[Any, float], list[Any]]:
+        def unread(retry: Any, timeout: float) -> list[Any]:
+            found = self._client.get_all(refs, retry=retry, timeout=timeout)
+            return [doc for doc in found if doc.exists and _is_unread(doc)]
 
-    def _mark_until_done(self, unread: Callable[[], list[Any]], once: bool = False) -> int:
+        return unread
+
+    def _within(self, deadline: float, what: str, call: Callable[[Any, float], T]) -> T:
+        """``_bounded`` with what is left of ``deadline`` as the call's timeout and retries."""
+        from google.api_core.retry import Retry
+
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FeedUnavailable(f"{what}: no time left of {self._timeout} s")
+        retry = Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=left)
+        return self._bounded(what, lambda: call(retry, left))
+
+    def _mark_until_done(
+        self, deadline: float, unread: Callable[[Any, float], list[Any]], once: bool = False
+    ) -> int:
         from google.api_core.exceptions import FailedPrecondition, NotFound
 
         updated = 0
-        for _ in range(_MARK_READ_ROUNDS):
-            found = unread()
+        while True:
+            found = self._within(deadline, "firestore.query", unread)
             if not found:
                 return updated
             batch = self._client.batch()
@@ -493,13 +518,18 @@ class FirestoreFeed:
                 option = self._client.write_option(last_update_time=doc.update_time)
                 batch.update(doc.reference, {"read": True}, option=option)
             try:
-                batch.commit()
-            except (FailedPrecondition, NotFound):
-                continue  # changed (or deleted) meanwhile: read this batch again
+                self._within(
+                    deadline,
+                    "firestore.batch",
+                    functools.partial(_commit, batch),
+                )
+            except FeedUnavailable as error:
+                if isinstance(error.__cause__, (FailedPrecondition, NotFound)):
+                    continue  # changed (or deleted) meanwhile: read this batch again
+                raise
             updated += len(found)
             if once:
                 return updated
-        raise RuntimeError("notifications kept changing while being marked read")
 
 
 class LocalFeed:
@@ -561,6 +591,7 @@ class LocalFeed:
         return [{"id": row[0], **json.loads(row[1])} for row in rows]
 
     def mark_read(self, auth_uid: str, ids: Sequence[str] | None) -> int:
+        guard.outside_call("local-feed.mark_read")
         unread = "auth_uid = ? AND json_extract(document, '$.read') = 0"
         with self._connect() as conn:
             if ids is None:
@@ -596,13 +627,16 @@ class LocalFeed:
 
 _MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
 MARK_READ_BATCH = 500  # Firestore's limit of writes per batch
-_MARK_READ_ROUNDS = 100  # "all" marks 500 per round: up to 50,000 unread at once
 
 
 def _unread() -> Any:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     return FieldFilter("read", "==", False)
+
+
+def _commit(batch: Any, retry: Any, timeout: float) -> Any:
+    return batch.commit(retry=retry, timeout=timeout)
 
 
 def _is_unread(doc: Any) -> bool:

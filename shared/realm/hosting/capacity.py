@@ -29,10 +29,33 @@ heads are below it again). Changes that only remove heads take the same lock too
 waitlist is promoted in their transaction and in order; ``answer_seq`` is taken while holding the
 lock, so its order is the order in which answers were served (the waitlist's arrival order).
 
-FOR NO KEY UPDATE rather than FOR UPDATE: it still excludes every other change to the party,
-but lets create-invite insert invites meanwhile (their foreign key takes only a KEY SHARE lock,
-and a new invite adds no heads). Lock order is always the party row first, then its invites, so
-two changes to one party cannot deadlock.
+FOR NO KEY UPDATE rather than FOR UPDATE: it excludes every other change to the party, and
+still lets the row be read by writes that only add to the party.
+
+Writes that add to a party without changing it
+----------------------------------------------
+create-invite, join-party, create-invite-link and send-reminders write rows that depend on the
+party as it is: open (not cancelled, not over), and at its current ``first_entry`` (an invite
+copies it; a reminder is for it). Each reads the party's row ``FOR SHARE`` (``share``,
+``SHARED_SQL``) and decides only after it holds that lock. FOR SHARE conflicts with the
+change lock above (and with an UPDATE) but not with itself, so:
+
+- they run beside each other: two invites to one party never wait for one another;
+- a cancel-party or update-party in flight is waited for, and its outcome seen (at READ
+  COMMITTED, a row read after waiting for its lock is the row as committed): an invite to a
+  party just cancelled is refused, an invite or a reminder to a party just moved is for the
+  new time;
+- a cancel-party or update-party waits for them in turn, and then finds their rows: the guest
+  invited a moment before a cancellation is among those told of it, reminders sent a moment
+  before a move are cleared by it.
+
+A plain read, or the KEY SHARE of the invites' foreign key, would let them slip between a
+change's statements: an invite committed on a party just cancelled, whose guest was never told;
+a reminder of the old time recorded after the move cleared them. The cost is that an invite
+waits for an answer in flight to the same party (milliseconds).
+
+Lock order is always the party row first, then its invites and links, so two writes to one
+party cannot deadlock.
 """
 
 from __future__ import annotations
@@ -100,6 +123,23 @@ def lock(tx: Tx, party_id: int) -> Row:
         " FROM parties WHERE id = :id FOR NO KEY UPDATE",
         id=party_id,
     )
+    if row is None:
+        raise PartyNotFound()
+    return row
+
+
+# A party's row for a write that adds to the party without changing it (see the module
+# docstring): locked FOR SHARE, as it is once the lock is held. No row: no such party.
+SHARED_SQL = (
+    "SELECT id, host_id, flat, title, first_entry, cancelled_at, now() AS now"
+    " FROM parties WHERE id = :party FOR SHARE"
+)
+
+
+def share(tx: Tx, party_id: int) -> Row:
+    """The party's row, locked FOR SHARE until the transaction ends (see the module
+    docstring)."""
+    row = tx.one(SHARED_SQL, party=party_id)
     if row is None:
         raise PartyNotFound()
     return row

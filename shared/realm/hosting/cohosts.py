@@ -1,6 +1,8 @@
 """Co-hosts: the host shares the work of a party (add-cohost, remove-cohost).
 
 Only the host manages co-hosts (a co-host or a guest gets 403 ``not_host``, anyone else 404).
+Someone who has blocked the host cannot be made their co-host: to the host they are an unknown
+user (``user_not_found``), as they are to create-invite (DESIGN §12, realm.people.blocks).
 A co-host may invite, change the party, see and edit its guest list (realm.hosting.roles).
 Being made co-host is told to the new co-host (``cohost-added``); being removed is not told.
 """
@@ -13,7 +15,7 @@ from realm.errors import AlreadyCohost, CohostNotFound, SelfCohost, UserNotFound
 from realm.events import fanout, outbox
 from realm.events.outbox import OutboxTx
 from realm.hosting import capacity, roles
-from realm.people import users
+from realm.people import blocks, users
 from realm.people.users import Summary, id_for
 
 
@@ -32,7 +34,9 @@ def add(tx: OutboxTx, auth_uid: str, party_id: int, user_id: int) -> Cohost:
     if user_id == host_id:
         raise SelfCohost()
     cohost = users.summary_of(tx, user_id)
-    if cohost is None:
+    # Whoever blocked the host is nobody to them: the very answer for an unknown id, and no
+    # role nor "made you a co-host" notification reaches the blocker.
+    if cohost is None or blocks.has_blocked(tx, user_id, host_id):
         raise UserNotFound()
     added = tx.scalar(
         "INSERT INTO party_hosts (party_id, party_first_entry, user_id, role)"

@@ -54,19 +54,25 @@ def _invite(row: dict[str, Any]) -> Invite:
 # What create-invite needs to know first, in one round trip: the caller (and the name the
 # guest's notification shows), their role in the party, and the party (with the transaction's
 # now(), the event's time). No row: the caller never signed up.
+#
+# The party's row is locked FOR SHARE (realm.hosting.capacity says why) and read as it is once
+# the lock is held: a cancellation or a move in flight is waited for, and then seen.
 _INVITER = f"""
 WITH me AS (SELECT id, display_name FROM users WHERE auth_uid = :uid)
 SELECT me.id AS inviter_id, me.display_name AS inviter_name, {roles.role_sql("p", "me.id")} AS role,
        p.host_id, p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now
-FROM me LEFT JOIN parties p ON p.id = :party
+FROM me LEFT JOIN LATERAL ({capacity.SHARED_SQL}) p ON true
 """
 
-# The guest's uid, and whether they have blocked the inviter or the party's host: someone who
-# has is, to them, nobody (DESIGN §12). No row: no such user.
+# The guest's uid, whether they have blocked the inviter or the party's host (someone who has
+# is, to them, nobody: DESIGN §12), and whether they host or co-host the party (who cannot be
+# its guest too). No row: no such user.
 _GUEST = f"""
 SELECT auth_uid,
        {blocks.has_blocked_sql("u.id", ":inviter")} OR {blocks.has_blocked_sql("u.id", ":host")}
-         AS blocked
+         AS blocked,
+       EXISTS (SELECT 1 FROM party_hosts m WHERE m.party_id = :party AND m.user_id = u.id)
+         AS manages
 FROM users u WHERE u.id = :guest
 """
 
@@ -79,10 +85,10 @@ def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invi
     # The host or a co-host may invite; a guest of the party gets 403, anyone else 404.
     roles.as_manager(party["role"])
     host_id = party["inviter_id"]
-    guest = tx.one(_GUEST, guest=guest_id, inviter=host_id, host=party["host_id"])
+    guest = tx.one(_GUEST, guest=guest_id, inviter=host_id, host=party["host_id"], party=party_id)
     if guest is None or guest["blocked"]:
         raise GuestNotFound()
-    if guest_id in (host_id, party["host_id"]):
+    if guest["manages"]:
         raise SelfInvite()
     _check_open(party)
     quotas.spend(tx, auth_uid, "invites")

@@ -44,8 +44,12 @@ class Report:
 
 def remind(tx: OutboxTx, party_id: int) -> list[int]:
     """Reminds the party's confirmed guests not reminded yet; returns their ids."""
+    # FOR SHARE (realm.hosting.capacity): a cancellation or a move in flight is waited for, and
+    # the party then checked again as it is; and update-party, which clears the reminders of a
+    # moved party, waits for these rows to be committed before it clears them.
     party = tx.one(
-        f"SELECT id, flat, title, first_entry FROM parties WHERE id = :party AND {_STARTING}",
+        "SELECT id, flat, title, first_entry FROM parties"
+        f" WHERE id = :party AND {_STARTING} FOR SHARE",
         party=party_id,
         ahead=AHEAD_HOURS,
     )

@@ -4,6 +4,8 @@ What a block does, and where each effect is enforced:
 
 - the blocked user cannot invite the blocker: ``hosting.invites.create`` asks ``has_blocked``
   and answers ``GuestNotFound``, exactly as for an unknown user (by id or by handle);
+- the blocked user cannot make the blocker a co-host: ``hosting.cohosts.add`` answers
+  ``UserNotFound``, exactly as for an unknown user id;
 - the blocked user cannot join the blocker's parties by link (``people.links.join`` answers
   ``LinkNotFound``, as for an unknown token);
 - neither finds the other, in ``find-users`` or ``match-contacts`` (``hidden_ids_sql``);

@@ -5,10 +5,17 @@ list as invited, exactly as if the host had invited them (DESIGN §12).
   is stored, so a copy of the database lets nobody join anything. It is shown once, in the
   answer to create-invite-link, inside the link's URL: ``<REALM_INVITE_LINK_BASE_URL>/<token>``.
 - **A bad token of any kind** (unknown, malformed, expired, revoked, used up, or for a party
-  whose host has blocked the caller) is ``LinkNotFound``, decided after the same single
-  statement: the caller cannot tell one kind from another, by the answer or by its timing.
-- **Use counts** hold under concurrency: a join locks the link's row, so joins of one link
-  count one after the other, and a one-use link admits exactly one person.
+  whose host has blocked the caller) is ``LinkNotFound`` and leaves nothing behind: the caller
+  cannot tell one kind from another by the answer (all but "used up" are decided by the first
+  statement, "used up" by the second, a read as quick).
+- **Use counts** hold under concurrency: a join takes its use with one conditional UPDATE of the
+  link's row (checked again on the row as committed), so joins of one link count one after the
+  other, and a one-use link admits exactly one person; a join that finds no use left is
+  ``LinkNotFound`` and its invite is rolled back.
+- **A double tap** (the same person joining twice at once) answers 201 to one request and 200
+  with that same invite to the other, every time: the caller's invite is read in a statement
+  that waits for nothing, and an insert that meets the other request's invite waits for it to
+  commit and then answers that invite.
 - **Joining** creates an ``invited`` invite and an ``invite-created`` event with the same data
   as ``hosting.invites.create``, so notify-guest tells the guest as for any invite. Joining again
   (a retried request, a second tap) answers the invite the caller already has, unchanged, and
@@ -98,10 +105,8 @@ def create(
 ) -> NewLink:
     """A new link to the party, for its host or a co-host (``roles.require_manager``)."""
     roles.require_manager(tx, party_id, id_for(tx, auth_uid))
-    party = tx.one(
-        "SELECT first_entry, cancelled_at, now() AS now FROM parties WHERE id = :id", id=party_id
-    )
-    assert party is not None, "require_manager found the party"
+    # Locked FOR SHARE: a cancellation in flight is waited for, and then refuses the link.
+    party = capacity.share(tx, party_id)
     capacity.check_open(party)
     if expires_at is not None and expires_at <= party["now"]:
         raise ExpiresInPast()
@@ -123,23 +128,43 @@ def create(
     return NewLink(**vars(link), token=token, url=url_for(token))
 
 
-# The one statement every join starts with: a link that works, locked, or no row at all.
+# The one statement every join starts with: a link that works and its party, locked FOR SHARE
+# (realm.hosting.capacity: a cancellation or a move in flight is waited for, and then seen), or
+# no row at all.
 _JOIN_SQL = f"""
 SELECT l.id AS link_id, l.party_id, l.max_uses, l.uses,
        p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now,
        h.id AS host_id, h.auth_uid AS host_auth_uid, h.display_name AS host_display_name,
-       g.auth_uid AS guest_auth_uid,
-       i.id AS invite_id, i.status, i.created_at, i.responded_at
+       g.auth_uid AS guest_auth_uid
 FROM invite_links l
 JOIN parties p ON p.id = l.party_id
 JOIN users h ON h.id = p.host_id
 JOIN users g ON g.id = :guest
-LEFT JOIN invites i ON i.party_id = l.party_id AND i.guest_id = :guest
 WHERE l.token_hash = :hash
   AND l.revoked_at IS NULL
   AND (l.expires_at IS NULL OR l.expires_at > now())
   AND NOT {blocks.has_blocked_sql("p.host_id", ":guest")}
-FOR UPDATE OF l
+FOR SHARE OF p
+"""
+
+# The caller's role in the party and their invite to it, read in a statement of its own: a
+# statement that waits for a lock (the first one may) sees the locked row as committed but every
+# other table as it was before the wait, so an invite made meanwhile would be missed.
+_CALLER_SQL = f"""
+SELECT {roles.role_sql("p", ":guest")} AS role,
+       EXISTS (SELECT 1 FROM invites i WHERE i.party_id = p.id AND i.guest_id = :guest)
+         AS invited
+FROM parties p WHERE p.id = :party
+"""
+
+# One use of the link, if it still has one and still works: the row is locked by the UPDATE
+# and the condition checked again on the row as committed, so concurrent joins count one after
+# another and a one-use link admits exactly one person.
+_USE_SQL = """
+UPDATE invite_links SET uses = uses + 1
+WHERE id = :id AND (max_uses IS NULL OR uses < max_uses)
+  AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+RETURNING uses
 """
 
 
@@ -149,21 +174,28 @@ def join(tx: OutboxTx, auth_uid: str, token: str) -> Joined:
     link = tx.one(_JOIN_SQL, guest=guest_id, hash=token_hash(token))
     if link is None:
         raise LinkNotFound()
-    if roles.role_of(tx, link["party_id"], guest_id) in roles.MANAGERS:
+    party_id = link["party_id"]
+    caller = tx.one(_CALLER_SQL, party=party_id, guest=guest_id)
+    assert caller is not None, "the party is locked"
+    if caller["role"] in roles.MANAGERS:
         raise SelfInvite("You host this party.")
-    if link["invite_id"] is not None:
+    if caller["invited"]:
         capacity.check_open(link)
-        return Joined(invites.of(tx, link["party_id"], guest_id), created=False)
+        return Joined(invites.of(tx, party_id, guest_id), created=False)
     if link["max_uses"] is not None and link["uses"] >= link["max_uses"]:
         raise LinkNotFound()
     capacity.check_open(link)
     invite = invites.insert(
-        tx, party_id=link["party_id"], first_entry=link["first_entry"], guest_id=guest_id
+        tx, party_id=party_id, first_entry=link["first_entry"], guest_id=guest_id
     )
     if invite is None:
-        # Invited by the host a moment ago, between our read and this insert.
-        return Joined(invites.of(tx, link["party_id"], guest_id), created=False)
-    tx.execute("UPDATE invite_links SET uses = uses + 1 WHERE id = :id", id=link["link_id"])
+        # Invited a moment ago (by the host, or by this caller's own other request): that
+        # transaction committed while this insert waited for it.
+        return Joined(invites.of(tx, party_id, guest_id), created=False)
+    if tx.scalar(_USE_SQL, id=link["link_id"]) is None:
+        # Used up (or revoked, or expired) meanwhile by another join: the invite just inserted
+        # goes with this transaction, and the answer is that of any link that does not work.
+        raise LinkNotFound()
     invites.announce(
         tx,
         invite,

@@ -229,6 +229,7 @@ def decode_cursor(cursor: str) -> tuple[str | None, int, int]:
         valid = (
             isinstance(term, str)
             and 0 < len(term) <= 200
+            and _storable(term)
             and type(rank) is int
             and rank in (0, 1)
             and type(user_id) is int
@@ -237,6 +238,16 @@ def decode_cursor(cursor: str) -> tuple[str | None, int, int]:
     if not valid:
         raise InvalidCursor()
     return term, rank, user_id
+
+
+def _storable(term: str) -> bool:
+    """Whether PostgreSQL can take ``term`` as text: JSON may spell a lone surrogate (no UTF-8
+    for it) or a NUL (text cannot hold one), which would fail in the query, not here."""
+    try:
+        term.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in term
 
 
 def several_words(q: str) -> bool:
