@@ -8,6 +8,9 @@
 #
 # Each policy notifies var.notification_channels (ids of channels made elsewhere: PagerDuty,
 # Slack, ...) and, when var.alert_email is set, an email channel made here.
+#
+# Also here, at the end: the log exclusions that keep the calendar feed's secret out of the
+# request logs (docs/operations.md, "Logs and the calendar token").
 
 resource "google_monitoring_notification_channel" "email" {
   count = var.alert_email == "" ? 0 : 1
@@ -210,4 +213,43 @@ resource "google_monitoring_alert_policy" "db_connections" {
     mime_type = "text/markdown"
     content   = "Connections approach max_connections minus the reserve (locals.tf). Runbook: ${local.runbooks}#runbook-database-connections"
   }
+}
+
+# --- what the request logs must not keep: the calendar feed's secret ------------------------
+
+# The calendar feed is fetched as `<public_base_url>/calendar?token=<secret>` (calendar-link;
+# realm.hosting.calendar): calendar apps cannot send a Firebase token, so the secret in the query
+# string is the credential. The platform's request logs record whole request URLs, query string
+# included, and anyone with logging.viewer could then read the feed. These exclusions drop those
+# entries before the _Default sink stores them. Matched with the requests, not only with a
+# parameter named token: werkzeug also reads `tok%65n=` as `token`. The function's own request
+# line names only the function (realm.edge.http), never the query, and stays.
+locals {
+  # The function that serves the feed (local.functions; tests/infra checks the two agree and
+  # that every operation routed without a Firebase token is covered here).
+  calendar_feed_service = "calendar"
+  # The feed's path at the public entry point, with or without scheme and host, followed by its
+  # query (or nothing): not /calendar-link, whose requests carry no secret.
+  calendar_feed_url_regex = "^(https?://[^/]+)?/calendar([/?#]|$)"
+}
+
+# The gateway's request logs (and any other entry that records a URL with that path, such as
+# the function's own cloudfunctions.net URL): both fields a request URL is logged in.
+resource "google_logging_project_exclusion" "calendar_token_requests_by_path" {
+  name        = "${local.name_prefix}-calendar-token-requests-by-path"
+  description = "Request log entries of the calendar feed, whose URL holds its secret token (docs/operations.md)."
+  filter      = "httpRequest.requestUrl=~\"${local.calendar_feed_url_regex}\" OR jsonPayload.url=~\"${local.calendar_feed_url_regex}\""
+
+  depends_on = [google_project_service.enabled]
+}
+
+# Cloud Run's request log of the calendar function: API Gateway calls it at its service URL's
+# root with the query string kept (deploy/gateway.py, CONSTANT_ADDRESS), so the path is "/" and
+# the service, which serves nothing but the feed, is what identifies these requests.
+resource "google_logging_project_exclusion" "calendar_token_run_requests" {
+  name        = "${local.name_prefix}-calendar-token-run-requests"
+  description = "Cloud Run request log entries of the calendar function, whose URLs hold the feed's secret token (docs/operations.md)."
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.calendar_feed_service}\" AND logName=\"projects/${var.project_id}/logs/run.googleapis.com%2Frequests\""
+
+  depends_on = [google_project_service.enabled]
 }
