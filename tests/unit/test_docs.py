@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from realm import errors
+from realm.db import quotas
 from realm.devstack import openapi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,12 @@ def test_the_error_table_of_docs_api_lists_every_code_the_api_can_answer() -> No
         codes.update(code for names in spec.error_codes().values() for code in names)
     missing = sorted(code for code in codes if f"`{code}`" not in API)
     assert not missing, f"docs/api.md's error table lacks {missing}"
+
+
+def test_the_quota_table_names_every_quota_the_code_spends() -> None:
+    table = (ROOT / "docs" / "api" / "reliability.md").read_text(encoding="utf-8")
+    missing = sorted(q.action for q in quotas._DEFAULTS if f"| `{q.action}`" not in table)
+    assert not missing, f"docs/api/reliability.md's quota table lacks {missing}"
 
 
 def test_the_readme_names_every_function_and_stays_a_short_map() -> None:
