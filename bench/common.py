@@ -157,6 +157,15 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def right_aligned_table(rows: list[list[str]], header: list[str]) -> str:
+    """Columns of numbers: every cell right-aligned, two spaces apart."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    line = "  ".join("-" * width for width in widths)
+    out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True)), line]
+    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(out)
+
+
 def progress(label: str, done: int, total: int) -> None:
     width = 40
     filled = int(width * done / total)

@@ -32,10 +32,10 @@ from bench.common import (
     gcloud_emulators_missing,
     migrate,
     realm_serve_for_events,
+    right_aligned_table,
     scratch_database,
     timed_post,
 )
-from bench.outbox import table
 
 PROJECT = "demo-realm-bench"  # a demo- project: the Auth emulator's tokens are accepted
 CONFIRM = {"confirm": "delete my account"}
@@ -282,7 +282,7 @@ def main() -> int:
     )
     header = ["parties", "guests", "told", "request ms", "fan-out s", "erasure s"]
     steps = ["erasure own s", "photos s", "feed s", "mentions s", "sign-in s", "Auth"]
-    print(table([*header, *steps], rows))
+    print(right_aligned_table(rows, [*header, *steps]))
     return 0
 
 
