@@ -1,4 +1,5 @@
-"""What the benchmarks share: a private PostgreSQL, a server process, a load generator."""
+"""What the benchmarks share: a private PostgreSQL in a scratch directory, the commands that
+serve the functions, a server process, a load generator and the tables they print."""
 
 from __future__ import annotations
 
@@ -8,19 +9,161 @@ import multiprocessing
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from realm.devstack.stack import Stack
 
 REPO = Path(__file__).resolve().parents[1]
 # What a read function must not import (DESIGN §10).
 FORBIDDEN = ("google.cloud.pubsub", "google.cloud.storage", "google.cloud.firestore", "PIL")
+# A fill of a million rows in single statements: no statement or socket bound for it.
+UNBOUNDED_FILL = {"REALM_DB_STATEMENT_TIMEOUT_MS": "0", "REALM_DB_SOCKET_TIMEOUT_SECONDS": "3600"}
+
+
+@dataclass(frozen=True)
+class Scratch:
+    workdir: Path
+    # What the benchmark starts besides PostgreSQL goes here too, to be stopped with it.
+    stack: Stack
+
+    def gcloud_emulators(self, project: str) -> None:
+        """Starts the Pub/Sub and Firestore emulators and points PUBSUB_EMULATOR_HOST and
+        FIRESTORE_EMULATOR_HOST at them (``gcloud_emulators_missing`` first)."""
+        from realm.devstack import emulators
+
+        running = emulators.start_both(self.workdir / "emulators", project, None)
+        self.stack.started("emulators", running.stop)
+        os.environ.update(running.env())
+
+
+def gcloud_emulators_missing() -> bool:
+    """Whether the gcloud Pub/Sub and Firestore emulators cannot run here (it says why)."""
+    from realm.devstack import emulators
+
+    reason = emulators.unavailable()
+    if reason is not None:
+        print(f"the gcloud emulators are {reason}")
+    return reason is not None
+
+
+@contextmanager
+def scratch_database(*, unbounded_fill: bool = False, reuse: bool = False) -> Iterator[Scratch]:
+    """A temporary directory with the local environment's state in it (``REALM_ENV=local``) and
+    a throwaway PostgreSQL at ``DATABASE_URL``, not yet migrated (``migrate``). Afterwards
+    everything on the stack is stopped and the directory removed.
+
+    ``unbounded_fill``: no statement or socket bound (``UNBOUNDED_FILL``) for this process and
+    the servers it starts. ``reuse``: the ``DATABASE_URL`` and ``REALM_STATE_DIR`` of the
+    environment, when they are set, in place of a new database and state.
+
+    Nothing from ``realm`` but the devstack is imported here: ``realm.config`` reads the
+    environment once, when first imported, so the caller imports it inside, once its own
+    services (emulators) have set their variables."""
+    workdir = Path(tempfile.mkdtemp(prefix="realm-bench-"))
+    state = os.environ.get("REALM_STATE_DIR") if reuse else None
+    os.environ.update(REALM_ENV="local", REALM_STATE_DIR=state or str(workdir / "state"))
+    if unbounded_fill:
+        os.environ.update(UNBOUNDED_FILL)
+    if not reuse:
+        os.environ.pop("DATABASE_URL", None)
+    from realm.devstack.stack import Stack
+
+    stack = Stack()
+    try:
+        stack.postgres(durable=False)
+        yield Scratch(workdir, stack)
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def migrate() -> None:
+    """Applies the migrations to ``DATABASE_URL``."""
+    from realm import db
+    from realm.db import migrate as migrations
+
+    migrations.migrate(db.pool())
+
+
+def executable(name: str) -> str:
+    """A command installed in the running Python's environment (.venv/bin)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def realm_serve(port: int, *more: str) -> list[str]:
+    """Every function in one process, as ``make run`` serves them, without the seed data."""
+    return [executable("realm"), "serve", "--no-seed", "--port", str(port), *more]
+
+
+@contextmanager
+def realm_serve_for_events(log: Path) -> Iterator[str]:
+    """``realm serve`` as the emulators' push endpoint (REALM_PUBLIC_BASE_URL), without relay or
+    reminder runs of its own; yields its base URL once the push subscriptions are wired."""
+    from realm.devstack.ports import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = realm_serve(port, "--relay-every", "0", "--reminders-every", "0")
+    env = {**os.environ, "REALM_PUBLIC_BASE_URL": base}
+    with server_process(command, port, env, log):
+        time.sleep(2)  # the push subscriptions are wired just after the port opens
+        yield base
+
+
+def functions_framework(folder: str, port: int, source: Path | None = None) -> list[str]:
+    """One function under functions-framework (gunicorn), as deployed: the target ``folder``
+    from ``functions/<folder>/main.py``, or from ``source``."""
+    return [
+        executable("functions-framework"),
+        "--target",
+        folder,
+        "--source",
+        str(source or REPO / "functions" / folder / "main.py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
+def servers(port: int, function: str) -> dict[str, list[str]]:
+    """The two ways ``function`` (its name in a path: list-parties) is served, by name."""
+    return {
+        "realm serve (werkzeug, all functions)": realm_serve(port),
+        "functions-framework (gunicorn, as deployed)": functions_framework(
+            function.replace("-", "_"), port
+        ),
+    }
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    """Columns left-aligned between " | ", a rule under the header."""
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def right_aligned_table(rows: list[list[str]], header: list[str]) -> str:
+    """Columns of numbers: every cell right-aligned, two spaces apart."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    line = "  ".join("-" * width for width in widths)
+    out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True)), line]
+    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(out)
 
 
 def progress(label: str, done: int, total: int) -> None:
@@ -67,6 +210,20 @@ def first_ok(port: int, path: str, token: str, timeout: float) -> float:
     raise TimeoutError(f"no 200 from {path} within {timeout}s")
 
 
+def timed_post(url: str, body: dict[str, Any], token: str, status: int, timeout: float) -> float:
+    """Seconds a JSON POST took, which must answer ``status``."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        assert response.status == status, response.status
+    return time.perf_counter() - started
+
+
 def _client(
     port: int,
     paths: list[tuple[str, str]],
@@ -109,6 +266,16 @@ class Load:
     p50_ms: float
     p99_ms: float
     rps: float
+
+    def cells(self) -> list[Any]:
+        """The columns a load table ends with: clients, requests, p50 ms, p99 ms, req/s."""
+        return [
+            self.clients,
+            self.requests,
+            f"{self.p50_ms:.2f}",
+            f"{self.p99_ms:.2f}",
+            f"{self.rps:.0f}",
+        ]
 
 
 def load(

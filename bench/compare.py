@@ -30,15 +30,24 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, first_ok, import_times, server_process
-from bench.list_parties import _bin, fill
+from bench.common import (
+    REPO,
+    UNBOUNDED_FILL,
+    executable,
+    first_ok,
+    functions_framework,
+    import_times,
+    migrate,
+    scratch_database,
+    server_process,
+)
+from bench.list_parties import fill
 
 HOST_UID = "bench-big-host"
 # The functions whose import and cold start DESIGN §10 bounds.
@@ -196,27 +205,10 @@ class Service:
     prepare: Callable[[], list[str]] | None = None
 
 
-def functions_framework(folder: str, source_root: Path) -> Callable[[int], list[str]]:
-    def command(port: int) -> list[str]:
-        return [
-            _bin("functions-framework"),
-            "--target",
-            folder,
-            "--source",
-            str(source_root / "functions" / folder / "main.py"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-
-    return command
-
-
 def yardstick_commands() -> dict[str, Callable[[int], list[str]]]:
     return {
         "FastAPI + asyncpg + uvicorn (uvloop, httptools)": lambda port: [
-            _bin("uvicorn"),
+            executable("uvicorn"),
             "bench.yardsticks.fastapi_app:app",
             "--host",
             "127.0.0.1",
@@ -231,7 +223,7 @@ def yardstick_commands() -> dict[str, Callable[[int], list[str]]]:
             "warning",
         ],
         "Django + DRF + psycopg 3 (gunicorn 1x8 threads)": lambda port: [
-            _bin("gunicorn"),
+            executable("gunicorn"),
             "bench.yardsticks.django_app:application",
             "--bind",
             f"127.0.0.1:{port}",
@@ -335,7 +327,11 @@ def realm_services(source_root: Path, label: str, data: dict[str, Any]) -> list[
     def function(folder: str, script: str, probe: tuple[str, str] | None, **more: Any) -> Service:
         name = folder.replace("_", "-") + label
         kind = "write" if folder in WRITE_FUNCTIONS else "read"
-        command = functions_framework(folder, source_root)
+        source = source_root / "functions" / folder / "main.py"
+
+        def command(port: int) -> list[str]:
+            return functions_framework(folder, port, source)
+
         return Service(name, kind, command, script, probe, env, **more)
 
     return [
@@ -378,17 +374,7 @@ def other_services(hello: Path, data: dict[str, Any]) -> list[Service]:
     floor = Service(
         "functions-framework hello world (the floor)",
         "floor",
-        lambda port: [
-            _bin("functions-framework"),
-            "--target",
-            "hello",
-            "--source",
-            str(hello),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        lambda port: functions_framework("hello", port, hello),
         gets_script(list_paths),
         list_paths[0],
     )
@@ -571,34 +557,23 @@ def main() -> int:
     compiled(
         sysconfig.get_paths()["purelib"], *(REPO / f for f in ("shared", "functions", "bench"))
     )
-    workdir = Path(tempfile.mkdtemp(prefix="realm-compare-"))
-    state = os.environ.get("REALM_STATE_DIR") if args.no_fill else None
-    os.environ.update(REALM_ENV="local", REALM_STATE_DIR=state or str(workdir / "state"))
-    # The fill inserts a million rows in single statements; the servers get the usual bounds.
-    fill_env = {"REALM_DB_STATEMENT_TIMEOUT_MS": "0", "REALM_DB_SOCKET_TIMEOUT_SECONDS": "3600"}
-    if not args.no_fill:
-        os.environ.pop("DATABASE_URL", None)
-    os.environ.update(fill_env)
-    from realm.devstack.stack import Stack
-
-    stack = Stack()
     results: list[Result] = []
     imports: list[list[str]] = []
     load_before = _load()
-    try:
-        stack.postgres(durable=False)
-        from realm import db
-        from realm.db import migrate
-
+    # The fill inserts a million rows in single statements; the servers get the usual bounds.
+    with scratch_database(unbounded_fill=True, reuse=args.no_fill) as scratch:
+        workdir = scratch.workdir
         if not args.no_fill:
-            migrate.migrate(db.pool())
+            migrate()
             fill(args.invites)
             from bench.hosting import big_party
 
             big_party()
-        for name in fill_env:
-            os.environ.pop(name)
+        # This process keeps no bound, as for the fill: realm.config reads the environment once,
+        # when first imported (here at the latest). The servers started from here on are bounded.
         data = _data()
+        for name in UNBOUNDED_FILL:
+            os.environ.pop(name)
         hello = REPO / "bench" / "yardsticks" / "hello.py"
         services = other_services(hello, data) + realm_services(REPO, "", data)
         if args.baseline:
@@ -637,9 +612,6 @@ def main() -> int:
             name = folder.replace("_", "-")
             modules = ", ".join(loaded) or "none"
             imports.append([name, f"{framework:.0f}", f"{on_top:.0f}", modules])
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     print(
         f"\n{args.invites:,} invites; {args.seconds:.0f}s per run (wrk, one connection per"

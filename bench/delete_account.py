@@ -21,21 +21,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import server_process
-from bench.list_parties import _bin
-from bench.outbox import table
+from bench.common import (
+    gcloud_emulators_missing,
+    migrate,
+    realm_serve_for_events,
+    right_aligned_table,
+    scratch_database,
+    timed_post,
+)
 
 PROJECT = "demo-realm-bench"  # a demo- project: the Auth emulator's tokens are accepted
+CONFIRM = {"confirm": "delete my account"}
 OWN_NOTIFICATIONS = 200
 PHOTOS = 3
 
@@ -173,19 +176,6 @@ def erasure_steps(log: Path) -> dict[str, float]:
     return found
 
 
-def delete(base: str, token: str) -> float:
-    request = urllib.request.Request(
-        f"{base}/delete-account",
-        data=json.dumps({"confirm": "delete my account"}).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=120) as response:
-        assert response.status == 202, response.status
-    return time.perf_counter() - started
-
-
 def measure(
     base: str,
     client: Any,
@@ -215,7 +205,7 @@ def measure(
         raise RuntimeError("the arrangement is not what it should be")
 
     started = time.perf_counter()
-    request = delete(base, token)
+    request = timed_post(f"{base}/delete-account", CONFIRM, token, 202, 120)
     fanout = erasure = None
     while (fanout is None or erasure is None) and time.perf_counter() - started < timeout:
         time.sleep(0.1)
@@ -259,64 +249,32 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="realm-bench-delete-"))
-    os.environ.update(
-        REALM_ENV="local", REALM_PROJECT_ID=PROJECT, REALM_STATE_DIR=str(workdir / "state")
-    )
-    for name in ("DATABASE_URL", "STORAGE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"):
-        os.environ.pop(name, None)
-    from realm.devstack import auth_emulator, emulators
-    from realm.devstack.stack import Stack
-
-    reason = emulators.unavailable()
-    if reason is not None:
-        print(f"the gcloud emulators are {reason}")
+    if gcloud_emulators_missing():
         return 1
-    stack = Stack()
+    os.environ["REALM_PROJECT_ID"] = PROJECT
+    for name in ("STORAGE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"):
+        os.environ.pop(name, None)
     rows: list[list[str]] = []
-    try:
-        stack.postgres(durable=False)
-        stack.storage(durable=False)
-        running = emulators.start_both(workdir / "emulators", PROJECT, None)
-        stack.started("emulators", running.stop)
-        os.environ.update(running.env())
+    with scratch_database() as scratch:
+        scratch.stack.storage(durable=False)
+        scratch.gcloud_emulators(PROJECT)
+        from realm.devstack import auth_emulator
+
         auth_host = None
         if auth_emulator.unavailable() is None:
-            auth = auth_emulator.emulator(workdir / "emulators", PROJECT).start(timeout=180)
-            stack.started("Auth emulator", auth.stop)
+            auth = auth_emulator.emulator(scratch.workdir / "emulators", PROJECT).start(timeout=180)
+            scratch.stack.started("Auth emulator", auth.stop)
             auth_emulator.wait_ready(auth.host, timeout=120)
             auth_host = os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = auth.host
         from google.cloud import firestore
 
-        from realm import db
-        from realm.db import migrate
-        from realm.devstack.ports import free_port
-
-        migrate.migrate(db.pool())
+        migrate()
         client = firestore.Client(project=PROJECT)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        command = [_bin("realm"), "serve", "--no-seed", "--port", str(port)]
-        command += ["--relay-every", "0", "--reminders-every", "0"]
-        env = {**os.environ, "REALM_PUBLIC_BASE_URL": base}
-        with server_process(command, port, env, workdir / "serve.log"):
-            time.sleep(2)  # the push subscriptions are wired just after the port opens
+        log = scratch.workdir / "serve.log"
+        with realm_serve_for_events(log) as base:
             for size in args.sizes.split(","):
                 parties, guests = (int(n) for n in size.split("x"))
-                rows.append(
-                    measure(
-                        base,
-                        client,
-                        auth_host,
-                        workdir / "serve.log",
-                        parties,
-                        guests,
-                        args.timeout,
-                    )
-                )
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+                rows.append(measure(base, client, auth_host, log, parties, guests, args.timeout))
 
     print(
         f"\nDeleting a host's account through `realm serve` and the emulators"
@@ -324,7 +282,7 @@ def main() -> int:
     )
     header = ["parties", "guests", "told", "request ms", "fan-out s", "erasure s"]
     steps = ["erasure own s", "photos s", "feed s", "mentions s", "sign-in s", "Auth"]
-    print(table([*header, *steps], rows))
+    print(right_aligned_table(rows, [*header, *steps]))
     return 0
 
 

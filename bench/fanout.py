@@ -11,18 +11,18 @@ stops them afterwards. Needs the emulators (gcloud components, Java).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import sys
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
-from bench.common import server_process
-from bench.list_parties import _bin, table
+from bench.common import (
+    gcloud_emulators_missing,
+    migrate,
+    realm_serve_for_events,
+    scratch_database,
+    table,
+    timed_post,
+)
 
 
 def arrange(guests: int, tag: str) -> tuple[int, str]:
@@ -72,73 +72,32 @@ def delivered(client: Any, party: int) -> int:
         return sum(1 for _ in query.stream())
 
 
-def cancel(base: str, token: str, party: int) -> float:
-    request = urllib.request.Request(
-        f"{base}/cancel-party",
-        data=json.dumps({"party_id": party}).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.status == 200, response.status
-    return time.perf_counter() - started
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guests", default="500,2000")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="realm-bench-"))
-    os.environ.update(REALM_ENV="local", REALM_STATE_DIR=str(workdir / "state"))
-    os.environ.pop("DATABASE_URL", None)
-    from realm.devstack import emulators
-    from realm.devstack.stack import Stack
-
-    reason = emulators.unavailable()
-    if reason is not None:
-        print(f"the gcloud emulators are {reason}")
+    if gcloud_emulators_missing():
         return 1
-    stack = Stack()
     rows: list[list[Any]] = []
-    try:
-        stack.postgres(durable=False)
-        running = emulators.start_both(workdir / "emulators", "realm-local", None)
-        stack.started("emulators", running.stop)
-        os.environ.update(running.env())
+    with scratch_database() as scratch:
+        scratch.gcloud_emulators("realm-local")
         from google.cloud import firestore
 
-        from realm import db
         from realm.config import settings
-        from realm.db import migrate
         from realm.devstack import tokens
-        from realm.devstack.ports import free_port
 
-        migrate.migrate(db.pool())
+        migrate()
         client = firestore.Client(project=settings.project_id)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        command = [
-            _bin("realm"),
-            "serve",
-            "--no-seed",
-            "--port",
-            str(port),
-            "--relay-every",
-            "0",
-            "--reminders-every",
-            "0",
-        ]
-        env = {**os.environ, "REALM_PUBLIC_BASE_URL": base}
-        with server_process(command, port, env, workdir / "serve.log"):
-            time.sleep(2)  # the push subscriptions are wired just after the port opens
+        with realm_serve_for_events(scratch.workdir / "serve.log") as base:
             for n, guests in enumerate(int(g) for g in args.guests.split(",")):
                 party, host = arrange(guests, f"fan{n}")
                 token = tokens.mint(settings, host, lifetime=3600)
                 started = time.perf_counter()
-                request_seconds = cancel(base, token, party)
+                request_seconds = timed_post(
+                    f"{base}/cancel-party", {"party_id": party}, token, 200, 60
+                )
                 done = 0
                 while done < guests and time.perf_counter() - started < args.timeout:
                     time.sleep(0.2)
@@ -153,9 +112,6 @@ def main() -> int:
                         f"{done / seconds:.0f}",
                     ]
                 )
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     print(
         "\nparty-cancelled fan-out through the official emulators (outbox -> Pub/Sub -> push ->"

@@ -13,14 +13,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Load, first_ok, load, server_process
-from bench.list_parties import _bin, fill, table
+from bench.common import (
+    REPO,
+    Load,
+    first_ok,
+    functions_framework,
+    load,
+    migrate,
+    scratch_database,
+    server_process,
+    table,
+)
+from bench.list_parties import fill
 
 BIG_PARTY_GUESTS = 500
 
@@ -79,20 +87,6 @@ def get_party_callers(count: int) -> list[tuple[int, str]]:
     return [(int(r["party_id"]), str(r["auth_uid"])) for r in rows]
 
 
-def serve_function(folder: str, port: int, source: Path | None = None) -> list[str]:
-    return [
-        _bin("functions-framework"),
-        "--target",
-        folder,
-        "--source",
-        str(source or REPO / "functions" / folder / "main.py"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-
-
 def measure(
     name: str, command_for: Any, paths: list[tuple[str, str]], seconds: float, log: Path
 ) -> list[tuple[str, Load]]:
@@ -113,21 +107,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="realm-bench-"))
-    os.environ.update(REALM_ENV="local", REALM_STATE_DIR=str(workdir / "state"))
-    os.environ.pop("DATABASE_URL", None)
-    from realm.devstack.stack import Stack
-
-    stack = Stack()
     rows: list[list[Any]] = []
-    try:
-        stack.postgres(durable=False)
-        from realm import db
+    with scratch_database() as scratch:
+        migrate()
         from realm.config import settings
-        from realm.db import migrate
         from realm.devstack import tokens
 
-        migrate.migrate(db.pool())
         fill(args.invites)
         party, host_uid = big_party()
 
@@ -139,17 +124,17 @@ def main() -> int:
         suites = [
             (
                 "hello-world floor",
-                lambda port: serve_function("hello", port, hello),
+                lambda port: functions_framework("hello", port, hello),
                 [("/", host_token)],
             ),
             (
                 f"get-party ({args.invites:,} invites)",
-                lambda port: serve_function("get_party", port),
+                lambda port: functions_framework("get_party", port),
                 [(f"/?party_id={p}", token(uid)) for p, uid in get_party_callers(200)],
             ),
             (
                 f"list-guests ({BIG_PARTY_GUESTS} guests, 50 a page)",
-                lambda port: serve_function("list_guests", port),
+                lambda port: functions_framework("list_guests", port),
                 [
                     (f"/?party_id={party}&limit=50", host_token),
                     (f"/?party_id={party}&status=confirmed&limit=50", host_token),
@@ -157,21 +142,15 @@ def main() -> int:
                 ],
             ),
         ]
+        log = scratch.workdir / "s.log"
         for name, command_for, paths in suites:
-            for label, result in measure(name, command_for, paths, args.seconds, workdir / "s.log"):
+            for label, result in measure(name, command_for, paths, args.seconds, log):
                 rows.append(
                     [
                         label,
-                        result.clients,
-                        result.requests,
-                        f"{result.p50_ms:.2f}",
-                        f"{result.p99_ms:.2f}",
-                        f"{result.rps:.0f}",
+                        *result.cells(),
                     ]
                 )
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     print(
         f"\nhost's read functions under functions-framework (gunicorn), {args.seconds:.0f}s per"

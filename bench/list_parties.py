@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from bench.common import REPO, Load, first_ok, import_times, load, progress, server_process
+from bench.common import (
+    REPO,
+    Load,
+    first_ok,
+    functions_framework,
+    import_times,
+    load,
+    migrate,
+    progress,
+    scratch_database,
+    server_process,
+    servers,
+    table,
+)
 
 BATCH = 100_000
 
@@ -122,33 +132,6 @@ def explain(auth_uid: str) -> list[str]:
     return [row["QUERY PLAN"] for row in rows]
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def servers(port: int) -> dict[str, list[str]]:
-    return {
-        "realm serve (werkzeug, all functions)": [
-            _bin("realm"),
-            "serve",
-            "--no-seed",
-            "--port",
-            str(port),
-        ],
-        "functions-framework (gunicorn, as deployed)": [
-            _bin("functions-framework"),
-            "--target",
-            "list_parties",
-            "--source",
-            str(REPO / "functions/list_parties/main.py"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-    }
-
-
 def measure(cohort: list[str], seconds: float, log_dir: Path) -> list[tuple[str, Load]]:
     from realm.config import settings
     from realm.devstack import tokens
@@ -159,9 +142,9 @@ def measure(cohort: list[str], seconds: float, log_dir: Path) -> list[tuple[str,
         for uid in cohort[:200]
     ]
     results = []
-    for kind, _ in servers(0).items():
+    for kind in servers(0, "list-parties"):
         port = free_port()
-        command = servers(port)[kind]
+        command = servers(port, "list-parties")[kind]
         prefix = "/list-parties" if command[1] == "serve" else ""
         kind_paths = [(prefix + path, token) for path, token in paths]
         with server_process(command, port, dict(os.environ), log_dir / "server.log"):
@@ -181,7 +164,7 @@ def cold_starts(cohort: list[str], runs: int, log_dir: Path) -> list[float]:
     for _ in range(runs):
         port = free_port()
         started = time.perf_counter()
-        command = servers(port)["functions-framework (gunicorn, as deployed)"]
+        command = functions_framework("list_parties", port)
         with (log_dir / "cold.log").open("wb") as output:
             process = subprocess.Popen(
                 command, env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT, cwd=REPO
@@ -195,14 +178,6 @@ def cold_starts(cohort: list[str], runs: int, log_dir: Path) -> list[float]:
     return times
 
 
-def table(rows: list[list[Any]], header: list[str]) -> str:
-    cells = [header] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invites", type=int, default=1_000_000)
@@ -211,42 +186,24 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=7)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="realm-bench-"))
-    os.environ.update(REALM_ENV="local", REALM_STATE_DIR=str(workdir / "state"))
     # The fill inserts a million rows in single statements: no statement or socket bound for
     # it (the servers started below inherit this; a bound changes nothing in what they time).
-    os.environ.update(REALM_DB_STATEMENT_TIMEOUT_MS="0", REALM_DB_SOCKET_TIMEOUT_SECONDS="3600")
-    os.environ.pop("DATABASE_URL", None)
-    from realm.devstack.stack import Stack
-
-    stack = Stack()
-    try:
-        stack.postgres(durable=False)
-        from realm import db
-        from realm.db import migrate
-
-        migrate.migrate(db.pool())
+    with scratch_database(unbounded_fill=True) as scratch:
+        migrate()
         rows, plans = [], {}
         for size in (args.small, args.invites):
             cohort = fill(size)
             plans[size] = explain(cohort[0])
-            for kind, result in measure(cohort, args.seconds, workdir):
+            for kind, result in measure(cohort, args.seconds, scratch.workdir):
                 rows.append(
                     [
                         f"{size:,}",
                         kind,
-                        result.clients,
-                        result.requests,
-                        f"{result.p50_ms:.2f}",
-                        f"{result.p99_ms:.2f}",
-                        f"{result.rps:.0f}",
+                        *result.cells(),
                     ]
                 )
-        cold = cold_starts(cohort, args.cold_runs, workdir)
+        cold = cold_starts(cohort, args.cold_runs, scratch.workdir)
         framework, main_ms, forbidden = import_times("list_parties", REPO, args.cold_runs)
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     users, parties, _ = _sizes(args.invites)
     print(

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import right_aligned_table
+
 
 def backlog(events: int) -> None:
     """``events`` pending invite-created events, shaped exactly as ``outbox.add`` writes them."""
@@ -83,14 +85,6 @@ def after_commit_ms(samples: int, publisher: Any) -> tuple[float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    line = "  ".join("-" * width for width in widths)
-    out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True)), line]
-    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(out)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
@@ -134,7 +128,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"\nOutbox relay → Pub/Sub emulator ({os.cpu_count()} cores), one relay process")
-    print(table(["backlog", "batch", "batches", "seconds", "events/s"], rows))
+    print(right_aligned_table(rows, ["backlog", "batch", "batches", "seconds", "events/s"]))
     print(
         f"\nPublish after commit (one event, the request's own publish): p50 {p50:.2f} ms,"
         f" p99 {p99:.2f} ms over {args.samples} requests"

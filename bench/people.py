@@ -15,17 +15,24 @@ import argparse
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.common import REPO, Load, first_ok, load, progress, server_process
-from bench.list_parties import _bin, table
+from bench.common import (
+    Load,
+    first_ok,
+    load,
+    migrate,
+    progress,
+    scratch_database,
+    server_process,
+    servers,
+    table,
+)
 
 CALLERS = 200
 BODIES = 50
@@ -162,30 +169,6 @@ def by_kind(users: int, samples: int = 200) -> list[list[Any]]:
     return rows
 
 
-def servers(port: int, function: str) -> dict[str, list[str]]:
-    folder = function.replace("-", "_")
-    return {
-        "realm serve (werkzeug, all functions)": [
-            _bin("realm"),
-            "serve",
-            "--no-seed",
-            "--port",
-            str(port),
-        ],
-        "functions-framework (gunicorn, as deployed)": [
-            _bin("functions-framework"),
-            "--target",
-            folder,
-            "--source",
-            str(REPO / "functions" / folder / "main.py"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-    }
-
-
 def measure(users: int, seconds: float, log_dir: Path) -> list[tuple[str, str, Load]]:
     from realm.config import settings
     from realm.devstack import tokens
@@ -252,37 +235,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="realm-bench-"))
-    os.environ.update(REALM_ENV="local", REALM_STATE_DIR=str(workdir / "state"))
-    os.environ.pop("DATABASE_URL", None)
-    from realm.devstack.stack import Stack
-
-    stack = Stack()
     rows: list[list[Any]] = []
-    try:
-        stack.postgres(durable=False)
-        from realm import db
-        from realm.db import migrate
-
-        migrate.migrate(db.pool())
+    with scratch_database() as scratch:
+        migrate()
         fill(args.users)
         plans = explain(args.users)
         kinds = by_kind(args.users)
-        for function, kind, result in measure(args.users, args.seconds, workdir):
+        for function, kind, result in measure(args.users, args.seconds, scratch.workdir):
             rows.append(
                 [
                     function,
                     kind,
-                    result.clients,
-                    result.requests,
-                    f"{result.p50_ms:.2f}",
-                    f"{result.p99_ms:.2f}",
-                    f"{result.rps:.0f}",
+                    *result.cells(),
                 ]
             )
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     print(
         f"\nfind-users (20 a page, a mix of prefixes) and match-contacts (500 numbers a call) at "

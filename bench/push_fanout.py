@@ -20,7 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.outbox import table
+from bench.common import right_aligned_table
 
 PER_GUEST = 2  # devices per guest: a phone and a tablet, say
 
@@ -118,7 +118,8 @@ def main() -> int:
 
     print(f"\nPush fan-out through the FCM stand-in ({os.cpu_count()} cores, one process)")
     print(
-        table(
+        right_aligned_table(
+            rows,
             [
                 "devices",
                 "FCM ms",
@@ -129,7 +130,6 @@ def main() -> int:
                 "redelivery ms",
                 "resent",
             ],
-            rows,
         )
     )
     return 0
