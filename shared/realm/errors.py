@@ -192,7 +192,7 @@ class TooFarAhead(RuleViolation):
 
 class SelfInvite(RuleViolation):
     code = "self_invite"
-    default_message = "A host cannot invite themselves."
+    default_message = "The party's hosts and co-hosts cannot be invited to it."
 
 
 class SelfCohost(RuleViolation):
