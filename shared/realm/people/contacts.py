@@ -26,15 +26,14 @@ class Match(Summary):
 
 
 _MATCH_SQL = f"""
-WITH me AS MATERIALIZED (SELECT id FROM users WHERE auth_uid = :uid)
 SELECT u.id, u.handle, u.display_name, u.phone,
        ph.id AS photo_id, ph.status AS photo_status, ph.thumbnail_keys AS photo_keys
 FROM users u
 LEFT JOIN photos ph ON ph.id = u.photo_id
 WHERE u.phone = ANY (string_to_array(CAST(:phones AS text), ','))
   AND u.discoverable_by_phone AND u.phone IS NOT NULL
-  AND u.id <> (SELECT id FROM me)
-  AND u.id <> ALL ({blocks.hidden_ids_sql("(SELECT id FROM me)")})
+  AND u.id <> :me
+  AND u.id <> ALL ({blocks.hidden_ids_sql(":me")})
 ORDER BY u.phone, u.id
 """
 
@@ -43,14 +42,14 @@ def match(tx: Tx, auth_uid: str, numbers: Sequence[str]) -> list[Match]:
     """The discoverable users whose number is one of ``numbers`` (E.164 already, see
     ``phones.normalize``). Each distinct number costs one of the caller's ``contacts`` quota,
     spent in ``tx``: over it, ``RateLimited`` and nothing is looked up."""
-    id_for(tx, auth_uid)
+    me = id_for(tx, auth_uid)
     distinct = sorted(set(numbers))
     if not distinct:
         return []
     quotas.spend(tx, auth_uid, "contacts", len(distinct))
     # One text of E.164 numbers (which hold no comma), split by the server: pg8000 takes 2 ms to
     # send a 500-element array parameter, a joined string nothing.
-    rows = tx.all(_MATCH_SQL, uid=auth_uid, phones=",".join(distinct))
+    rows = tx.all(_MATCH_SQL, me=me, phones=",".join(distinct))
     batch = urls.Batch(row["photo_keys"] for row in rows if row["photo_status"] == "ready")
     found = []
     for row in rows:

@@ -104,7 +104,8 @@ def create(
     max_uses: int | None,
 ) -> NewLink:
     """A new link to the party, for its host or a co-host (``roles.require_manager``)."""
-    roles.require_manager(tx, party_id, id_for(tx, auth_uid))
+    user_id = id_for(tx, auth_uid)
+    roles.require_manager(tx, party_id, user_id)
     # Locked FOR SHARE: a cancellation in flight is waited for, and then refuses the link.
     party = capacity.share(tx, party_id)
     capacity.check_open(party)
@@ -114,11 +115,10 @@ def create(
     token = secrets.token_urlsafe(TOKEN_BYTES)
     row = tx.one(
         "INSERT INTO invite_links (party_id, created_by, token_hash, expires_at, max_uses)"
-        " VALUES (:party, (SELECT id FROM users WHERE auth_uid = :uid), :hash,"
-        "         :expires_at, :max_uses)"
+        " VALUES (:party, :user, :hash, :expires_at, :max_uses)"
         f" RETURNING {_LINK_COLUMNS}",
         party=party_id,
-        uid=auth_uid,
+        user=user_id,
         hash=token_hash(token),
         expires_at=expires_at,
         max_uses=max_uses,
@@ -134,12 +134,10 @@ def create(
 _JOIN_SQL = f"""
 SELECT l.id AS link_id, l.party_id, l.max_uses, l.uses,
        p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now,
-       h.id AS host_id, h.auth_uid AS host_auth_uid, h.display_name AS host_display_name,
-       g.auth_uid AS guest_auth_uid
+       h.id AS host_id, h.auth_uid AS host_auth_uid, h.display_name AS host_display_name
 FROM invite_links l
 JOIN parties p ON p.id = l.party_id
 JOIN users h ON h.id = p.host_id
-JOIN users g ON g.id = :guest
 WHERE l.token_hash = :hash
   AND l.revoked_at IS NULL
   AND (l.expires_at IS NULL OR l.expires_at > now())
@@ -200,7 +198,7 @@ def join(tx: OutboxTx, auth_uid: str, token: str) -> Joined:
         tx,
         invite,
         link,
-        guest_uid=link["guest_auth_uid"],
+        guest_uid=auth_uid,
         inviter_id=link["host_id"],
         inviter_uid=link["host_auth_uid"],
         inviter_name=link["host_display_name"],
