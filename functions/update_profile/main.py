@@ -15,7 +15,6 @@ from realm.people import users
     errors=(errors.SignupRequired, errors.HandleTaken),
 )
 def update_profile(caller: Caller, body: UpdateProfileRequest) -> Reply:
-    changes = {name: getattr(body, name) for name in body.model_fields_set}
     with db.transaction() as tx:
-        user = users.update(tx, caller.uid, changes)
+        user = users.update(tx, caller.uid, body.changes())
     return Reply(200, UserOut.model_validate(user))

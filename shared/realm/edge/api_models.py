@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -44,6 +44,12 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    # The fields that say what a partial update is of, not what changes in it.
+    _identifies: ClassVar[frozenset[str]] = frozenset()
+
+    def changes(self) -> dict[str, Any]:
+        """For a partial update: the fields the request sets, with their new values."""
+        return {name: getattr(self, name) for name in self.model_fields_set - self._identifies}
 
 
 class Response(BaseModel):
@@ -296,6 +302,8 @@ class UpdatePartyRequest(Request):
     """Only the fields sent change. ``title``, ``description`` and ``capacity`` may be sent as
     null to remove them; the others cannot be null."""
 
+    _identifies: ClassVar[frozenset[str]] = frozenset({"party_id"})
+
     party_id: Id
     flat: Annotated[Text, Field(default=None, min_length=1, max_length=64)]
     title: Annotated[Text | None, Field(default=None, max_length=120)]
@@ -317,10 +325,6 @@ class UpdatePartyRequest(Request):
     guest_list_visible: Annotated[
         bool, Field(default=None, description="Whether guests may see who is confirmed.")
     ]
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the request sets, with their new values."""
-        return {name: getattr(self, name) for name in self.model_fields_set - {"party_id"}}
 
 
 class CancelPartyRequest(Request):

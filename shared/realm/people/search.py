@@ -25,7 +25,7 @@ from typing import Any
 from realm.db import Tx
 from realm.errors import InvalidCursor
 from realm.media import urls
-from realm.people import blocks
+from realm.people import blocks, handles
 from realm.people.users import Summary, id_for, summary_json
 
 # The first row of the scan: before every term that the query's lead word starts.
@@ -209,7 +209,7 @@ class Page:
 def _exact_handle(q: str) -> str | None:
     """The handle the query would be if typed whole ("@Zoe.M" is zoe.m); None if it is not one."""
     handle = q.strip().removeprefix("@").lower()
-    return handle if 3 <= len(handle) <= 30 else None
+    return handle if handles.SHAPE.fullmatch(handle) else None
 
 
 def encode_cursor(term: str | None, rank: int, user_id: int) -> str:
