@@ -218,24 +218,39 @@ def test_every_function_gets_the_environment_the_cloud_configuration_requires(
     assert terraform.locals["common_env"]["REALM_ENV"] == "cloud"
 
 
+def scheduled_job(terraform: Terraform, function: str) -> dict[str, Any]:
+    """The scheduler job that calls ``function``: one for_each entry of scheduler.tf's job."""
+    job = terraform.resource("google_cloud_scheduler_job", "job")
+    assert job["for_each"] == "${local.scheduled_jobs}"
+    assert function in terraform.locals["scheduled_jobs"], f"no scheduler job calls {function}"
+    return job
+
+
+def test_scheduler_calls_exactly_the_private_http_functions(terraform: Terraform) -> None:
+    assert set(terraform.locals["scheduled_jobs"]) == SCHEDULED
+
+
 def test_scheduler_calls_relay_outbox_every_minute_with_an_oidc_token(terraform: Terraform) -> None:
-    job = terraform.resource("google_cloud_scheduler_job", "relay_outbox")
+    job = scheduled_job(terraform, "relay_outbox")
     target = block(job, "http_target")
-    assert 'function["relay_outbox"]' in target["uri"]
+    assert "function[each.key]" in target["uri"]
     oidc = block(target, "oidc_token")
     assert oidc["service_account_email"] == "${google_service_account.scheduler.email}"
+    assert terraform.locals["scheduled_jobs"]["relay_outbox"]["schedule"] == "${var.relay_schedule}"
     assert terraform.default("relay_schedule") == "* * * * *"
 
 
 def test_scheduler_calls_send_reminders_every_15_minutes_with_an_oidc_token(
     terraform: Terraform, functions: dict[str, dict[str, Any]]
 ) -> None:
-    job = terraform.resource("google_cloud_scheduler_job", "send_reminders")
+    job = scheduled_job(terraform, "send_reminders")
     target = block(job, "http_target")
-    assert 'function["send_reminders"]' in target["uri"]
+    assert "function[each.key]" in target["uri"]
     assert target["http_method"] == "POST"
     oidc = block(target, "oidc_token")
     assert oidc["service_account_email"] == "${google_service_account.scheduler.email}"
+    schedule = terraform.locals["scheduled_jobs"]["send_reminders"]["schedule"]
+    assert schedule == "${var.reminders_schedule}"
     assert terraform.default("reminders_schedule") == "*/15 * * * *"
     assert functions["send_reminders"]["publishes"] == ["party-reminder"]
 
