@@ -474,12 +474,15 @@ class Pool:
         the seed, benchmark fills. Never for a request."""
         with self.connection() as conn:
             conn.execute_simple("SET statement_timeout = 0")
+            # The bound this connection was made with (its pool's configuration, which need
+            # not be the process's settings), put back when the block ends.
+            socket_bound = conn._usock.gettimeout()
             conn._usock.settimeout(None)
             try:
                 yield conn
             finally:
                 with suppress(Exception):  # a connection lost meanwhile is dropped anyway
-                    conn._usock.settimeout(settings.bounds.db_socket_seconds)
+                    conn._usock.settimeout(socket_bound)
                     conn.execute_simple("RESET statement_timeout")
 
     @contextmanager
