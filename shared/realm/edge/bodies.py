@@ -38,17 +38,11 @@ from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.wrappers import Request
 
 from realm.config import settings
+from realm.edge.refusals import HttpError
 
 
-class BodyRefused(Exception):
+class BodyRefused(HttpError):
     """The request's body or query cannot be used; the edge answers ``status`` ``code``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details or []
 
 
 def _too_large(limit: int) -> BodyRefused:
@@ -56,12 +50,7 @@ def _too_large(limit: int) -> BodyRefused:
 
 
 def _invalid(field: str | None, kind: str, message: str) -> BodyRefused:
-    return BodyRefused(
-        422,
-        "validation_error",
-        "Some fields are missing or invalid.",
-        [{"field": field, "type": kind, "message": message}],
-    )
+    return BodyRefused.invalid([{"field": field, "type": kind, "message": message}])
 
 
 def has_body(request: Request) -> bool:
@@ -172,7 +161,7 @@ def check_json(data: bytes) -> None:
             duplicate.key, "duplicate_key", f"The key {duplicate.key!r} appears more than once."
         ) from None
     except (ValueError, RecursionError):
-        raise BodyRefused(400, "malformed_json", "The request body is not valid JSON.") from None
+        raise BodyRefused.malformed_json() from None
     if _has_surrogate(parsed):
         raise _invalid(
             None, "invalid_unicode", "The body holds a lone surrogate (\\uD800-\\uDFFF)."

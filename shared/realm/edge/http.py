@@ -33,6 +33,7 @@ from realm.config import settings
 from realm.db import DataRejected
 from realm.edge import api_models, bodies, idempotency
 from realm.edge.auth import Caller, InvalidToken, verifier
+from realm.edge.refusals import HttpError
 from realm.errors import (
     BadRequest,
     Conflict,
@@ -61,21 +62,6 @@ _JSON = "application/json"
 # werkzeug's multipart decoder applies this to its read buffer too (64 KiB chunks), so it
 # must stay well above that; the models bound each field far below it anyway.
 _MAX_FORM_FIELD_BYTES = 256 * 1024
-
-
-class HttpError(Exception):
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details or []
-        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -230,10 +216,8 @@ def _validation_details(error: ValidationError) -> list[dict[str, Any]]:
 
 def _invalid(error: ValidationError) -> HttpError:
     if any(item["type"] == "json_invalid" for item in error.errors()):
-        return HttpError(400, "malformed_json", "The request body is not valid JSON.")
-    return HttpError(
-        422, "validation_error", "Some fields are missing or invalid.", _validation_details(error)
-    )
+        return HttpError.malformed_json()
+    return HttpError.invalid(_validation_details(error))
 
 
 def bearer_token(request: Request) -> str:
@@ -391,12 +375,8 @@ def _unavailable(error: DependencyUnavailable) -> Response:
 
 
 def _map_error(error: Exception) -> Response:
-    if isinstance(error, HttpError):
+    if isinstance(error, HttpError):  # and bodies.BodyRefused, idempotency.Refused
         return error_response(error.status, error.code, error.message, error.details, error.headers)
-    if isinstance(error, bodies.BodyRefused):
-        return error_response(error.status, error.code, error.message, error.details)
-    if isinstance(error, idempotency.Refused):
-        return error_response(error.status, error.code, error.message, headers=error.headers)
     if isinstance(error, DependencyUnavailable):
         return _unavailable(error)
     if isinstance(error, RateLimited):
