@@ -168,14 +168,10 @@ def check_json(data: bytes) -> None:
         )
 
 
-def query(request: Request) -> dict[str, str]:
-    """The query string's parameters, decoded strictly: invalid UTF-8 and a parameter given
-    twice are 422s (werkzeug would replace the one and keep the first of the other)."""
-    return query_string(request.environ.get("QUERY_STRING", ""))
-
-
 def query_string(text: str) -> dict[str, str]:
-    """:func:`query` of the WSGI ``QUERY_STRING`` ``text`` (its bytes, as latin-1)."""
+    """The parameters of the WSGI ``QUERY_STRING`` ``text`` (its bytes, as latin-1), decoded
+    strictly: invalid UTF-8 and a parameter given twice are 422s (werkzeug would replace the one
+    and keep the first of the other)."""
     raw = text.encode("latin-1")
     found: dict[str, str] = {}
     for item in raw.split(b"&"):
