@@ -130,7 +130,9 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _no_constant(name: str) -> Any:
+def no_constant(name: str) -> Any:
+    """``json.loads``'s ``parse_constant``: NaN and ±Infinity are not JSON (Python's parser
+    accepts them)."""
     raise ValueError(f"{name} is not JSON")
 
 
@@ -155,7 +157,7 @@ def check_json(data: bytes) -> None:
             None, "invalid_utf8", f"The body is not valid UTF-8 (at byte {error.start})."
         ) from None
     try:
-        parsed = json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
+        parsed = json.loads(text, object_pairs_hook=_unique, parse_constant=no_constant)
     except _DuplicateKey as duplicate:
         raise _invalid(
             duplicate.key, "duplicate_key", f"The key {duplicate.key!r} appears more than once."
