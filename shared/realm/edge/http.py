@@ -22,7 +22,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage
@@ -390,6 +390,38 @@ def _map_error(error: Exception) -> Response:
         return error_response(422, "invalid_value", "A value was not accepted.")
     log.exception("unhandled error")
     return error_response(500, "internal", "Something went wrong on our side.")
+
+
+class RunReport(Protocol):
+    """What a scheduled run returns: its report, as the function's JSON answer."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+_Report = TypeVar("_Report", bound=RunReport)
+
+
+def scheduled(
+    request: Request,
+    function: str,
+    run: Callable[[], _Report],
+    status: Callable[[_Report], int] = lambda report: 200,
+) -> Response:
+    """The answer of a function Cloud Scheduler invokes (relay-outbox, send-reminders): ``405``
+    unless POST; else ``run()``'s report as JSON, with the ``status`` it decides from the
+    report. A dependency down (PostgreSQL) is reported once per burst by ``realm.outages``
+    (under ``function``) and answered ``503 unavailable`` with ``Retry-After: 60``: the
+    scheduler's next run, a minute or a quarter of an hour later, catches up."""
+    if request.method != "POST":
+        return error_response(405, "method_not_allowed", "Use POST.", headers={"Allow": "POST"})
+    try:
+        report = run()
+    except DependencyUnavailable as error:
+        outages.report(error.dependency, error, {"function": function})
+        return error_response(
+            503, "unavailable", "The database is unavailable.", headers={"Retry-After": "60"}
+        )
+    return Response(json.dumps(report.as_dict()), status(report), content_type=_JSON)
 
 
 def endpoint(
