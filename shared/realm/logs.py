@@ -57,11 +57,6 @@ def bound(**fields: Any) -> Iterator[None]:
         unbind(token)
 
 
-def context() -> Mapping[str, Any]:
-    """The fields bound now (a copy is never needed: the mapping is replaced, not changed)."""
-    return _context.get()
-
-
 _SEVERITY = {
     "WARNING": "WARNING",
     "CRITICAL": "CRITICAL",

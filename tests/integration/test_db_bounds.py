@@ -205,3 +205,14 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_anyone_uses_it(
     with pool.reading() as tx:
         assert tx.scalar("SELECT pg_backend_pid()") != ended, "no request sees the dead one"
     pool.close()
+
+
+def test_an_unbounded_block_gives_the_connection_its_own_socket_bound_back() -> None:
+    pool = pool_with(size=1, db_socket_seconds=7)
+    assert settings.bounds.db_socket_seconds != 7, "the pool's bound must differ from the process's"
+
+    with pool.unbounded() as conn:
+        assert conn._usock.gettimeout() is None
+    with pool.connection() as conn:
+        assert conn._usock.gettimeout() == 7, "the pool's bound, not the process's"
+    pool.close()

@@ -404,6 +404,7 @@ def test_with_postgresql_stopped_requests_are_503_and_recover_without_a_restart(
         replies = [timed(lambda: stack.api.get("/me", auth=person.token)) for _ in range(30)]
         replies += [timed(lambda: person.invite(party, person)) for _ in range(5)]
         relay = stack.api.post("/relay-outbox")
+        reminders = stack.api.post("/send-reminders")
     finally:
         stack.database.start()
 
@@ -411,11 +412,13 @@ def test_with_postgresql_stopped_requests_are_503_and_recover_without_a_restart(
         unavailable(reply)
         assert seconds < WITHIN_BOUNDS
     assert relay.status == 503
+    assert reminders.status == 503, "before: an uncaught 500 with a traceback"
+    assert reminders.headers["Retry-After"] == "60"
     recovered = eventually_ok(lambda: stack.api.get("/me", auth=person.token))
     assert recovered.status == 200
     written = stack.log.read_bytes()[mark:].decode()
     assert "Traceback" not in written
     entries = [json.loads(line) for line in written.splitlines() if line.startswith("{")]
     explained = [e for e in entries if e.get("dependency") == "postgresql"]
-    assert 1 <= len(explained) <= 3, "36 failures, explained in a line or so (the rest counted)"
+    assert 1 <= len(explained) <= 3, "37 failures, explained in a line or so (the rest counted)"
     assert all("\n" not in e["message"] for e in explained)

@@ -3,16 +3,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from types import ModuleType
+from typing import Any
 
 import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from realm import outages
 from realm.db import DatabaseUnavailable, PoolExhausted
+from realm.devstack import server
 from realm.edge.auth import KeysUnavailable
 from realm.edge.http import _map_error
 from realm.errors import DependencyUnavailable
+from realm.events import relay
 from realm.events.notify import FeedUnavailable
+from realm.hosting import reminders
 from realm.media.storage import StoreUnavailable
 from realm.media.urls import SigningUnavailable
 
@@ -37,3 +45,48 @@ def test_a_dependency_failure_is_a_503_with_retry_after(failure: DependencyUnava
     assert json.loads(response.get_data())["error"]["code"] == "unavailable"
     assert int(response.headers["Retry-After"]) >= 1
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def scheduled_function(folder: str) -> Any:
+    """A scheduled function's entry point, loaded as Cloud Functions loads it (its main.py)."""
+    spec = importlib.util.spec_from_file_location(
+        f"realm_fn_{folder}", server.functions_dir() / folder / "main.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, folder)
+
+
+# Before: relay-outbox mapped the outage by hand; send-reminders did not, and a PostgreSQL
+# outage during its run was an uncaught 500 with a traceback.
+@pytest.mark.parametrize(
+    ("folder", "runs"), [("relay_outbox", relay), ("send_reminders", reminders)]
+)
+def test_a_scheduled_function_with_postgresql_down_is_a_503_not_a_500(
+    monkeypatch: pytest.MonkeyPatch, folder: str, runs: ModuleType
+) -> None:
+    outages.reset()
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseUnavailable("connection lost: ConnectionRefusedError", broken=True)
+
+    monkeypatch.setattr(runs, "run", down)
+    entry = scheduled_function(folder)
+
+    response = entry(Request(EnvironBuilder(method="POST").get_environ()))
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "60"
+    assert json.loads(response.get_data()) == {
+        "error": {"code": "unavailable", "message": "The database is unavailable.", "details": []}
+    }
+
+
+@pytest.mark.parametrize("folder", ["relay_outbox", "send_reminders"])
+def test_a_scheduled_function_takes_only_post(folder: str) -> None:
+    response = scheduled_function(folder)(Request(EnvironBuilder(method="GET").get_environ()))
+
+    assert (response.status_code, response.headers["Allow"]) == (405, "POST")
+    assert json.loads(response.get_data())["error"]["code"] == "method_not_allowed"

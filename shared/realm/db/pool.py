@@ -92,9 +92,11 @@ _TRANSIENT_CODES = {"40001", "40P01", "25P03"}
 _FATAL_CODES = {"57P01", "57P02", "57P03", "25P03"}
 
 
-def _sqlstate(error: DatabaseError) -> str:
+def _sqlstate(error: DatabaseError) -> tuple[str, dict[str, Any]]:
+    """The SQLSTATE of ``error`` and the server's fields it came with (``M`` the message, ``n``
+    the constraint), as pg8000 hands them over; "" and {} when the server sent none."""
     detail = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-    return str(detail.get("C", ""))
+    return str(detail.get("C", "")), detail
 
 
 def _lost(error: BaseException) -> bool:
@@ -120,9 +122,8 @@ def unavailable(error: BaseException) -> DatabaseUnavailable | None:
             f"connection lost: {type(cause).__name__}: {cause}".rstrip(": "), broken=True
         )
     if isinstance(error, DatabaseError):
-        code = _sqlstate(error)
+        code, detail = _sqlstate(error)
         if code.startswith(_UNAVAILABLE_CLASSES) or code in _TRANSIENT_CODES:
-            detail = error.args[0] if isinstance(error.args[0], dict) else {}
             return DatabaseUnavailable(
                 f"{code}: {detail.get('M', '')}",
                 broken=code in _FATAL_CODES or code.startswith("08"),
@@ -310,8 +311,7 @@ class Tx:
             values = make_params(self._conn.py_types, make_values(params))
             return self._conn.execute_named(name, values, columns, input_funcs, statement)
         except DatabaseError as error:
-            detail = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-            code = str(detail.get("C", ""))
+            code, detail = _sqlstate(error)
             down = unavailable(error)
             if down is not None:
                 raise down from error
@@ -474,12 +474,15 @@ class Pool:
         the seed, benchmark fills. Never for a request."""
         with self.connection() as conn:
             conn.execute_simple("SET statement_timeout = 0")
+            # The bound this connection was made with (its pool's configuration, which need
+            # not be the process's settings), put back when the block ends.
+            socket_bound = conn._usock.gettimeout()
             conn._usock.settimeout(None)
             try:
                 yield conn
             finally:
                 with suppress(Exception):  # a connection lost meanwhile is dropped anyway
-                    conn._usock.settimeout(settings.bounds.db_socket_seconds)
+                    conn._usock.settimeout(socket_bound)
                     conn.execute_simple("RESET statement_timeout")
 
     @contextmanager

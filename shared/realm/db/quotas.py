@@ -58,6 +58,13 @@ def _configured() -> dict[str, Quota]:
 
 QUOTAS = _configured()
 
+# What the caller has spent of an action within its period: the window every check counts.
+_SPENDS_IN_WINDOW = (
+    "FROM quota_spends WHERE subject = :s AND action = :a"
+    " AND spent_at > now() - make_interval(secs => :period)"
+)
+_WINDOW_SUM = f"SELECT COALESCE(sum(amount), 0) {_SPENDS_IN_WINDOW}"
+
 
 def subject_for(auth_uid: str) -> str:
     """Who a quota counts: a hash of the uid, which outlives the account without naming it."""
@@ -67,10 +74,7 @@ def subject_for(auth_uid: str) -> str:
 def spend(tx: Tx, auth_uid: str, action: str, amount: int = 1) -> None:
     """Counts ``amount`` against the caller's ``action`` quota in ``tx``, or raises
     ``RateLimited`` (and counts nothing) when it would go over."""
-    quota = QUOTAS[action]
-    subject = subject_for(auth_uid)
-    if amount > quota.limit:
-        raise RateLimited(quota.period_seconds, f"At most {quota.limit:,} at a time.")
+    quota, subject = _quota_for(auth_uid, action, amount)
     sweep = tx.scalar(
         "INSERT INTO quota_subjects (subject, action) VALUES (:s, :a)"
         " ON CONFLICT (subject, action) DO UPDATE SET subject = EXCLUDED.subject"
@@ -95,9 +99,7 @@ def spend(tx: Tx, auth_uid: str, action: str, amount: int = 1) -> None:
         )
     spent = tx.scalar(
         "INSERT INTO quota_spends (subject, action, amount)"
-        " SELECT :s, :a, CAST(:n AS integer) WHERE (SELECT COALESCE(sum(amount), 0)"
-        "   FROM quota_spends WHERE subject = :s AND action = :a"
-        "     AND spent_at > now() - make_interval(secs => :period))"
+        f" SELECT :s, :a, CAST(:n AS integer) WHERE ({_WINDOW_SUM})"
         "   + CAST(:n AS integer) <= :limit"
         " RETURNING amount",
         s=subject,
@@ -114,13 +116,9 @@ def check(tx: Tx, auth_uid: str, action: str, amount: int = 1) -> None:
     """Raises ``RateLimited`` if spending ``amount`` now would go over the quota, spending
     nothing: for a write that must do costly work (store a photo) before the transaction
     that spends. The spend itself still decides, in that transaction."""
-    quota = QUOTAS[action]
-    subject = subject_for(auth_uid)
-    if amount > quota.limit:
-        raise RateLimited(quota.period_seconds, f"At most {quota.limit:,} at a time.")
+    quota, subject = _quota_for(auth_uid, action, amount)
     used = tx.scalar(
-        "SELECT COALESCE(sum(amount), 0) FROM quota_spends WHERE subject = :s AND action = :a"
-        " AND spent_at > now() - make_interval(secs => :period)",
+        _WINDOW_SUM,
         s=subject,
         a=action,
         period=quota.period_seconds,
@@ -129,14 +127,22 @@ def check(tx: Tx, auth_uid: str, action: str, amount: int = 1) -> None:
         raise RateLimited(_seconds_until_room(tx, subject, quota, amount))
 
 
+def _quota_for(auth_uid: str, action: str, amount: int) -> tuple[Quota, str]:
+    """The quota of ``action`` and whom it counts; ``RateLimited`` for an ``amount`` over its
+    whole limit, which no wait would make room for."""
+    quota = QUOTAS[action]
+    if amount > quota.limit:
+        raise RateLimited(quota.period_seconds, f"At most {quota.limit:,} at a time.")
+    return quota, subject_for(auth_uid)
+
+
 def _seconds_until_room(tx: Tx, subject: str, quota: Quota, amount: int) -> int:
     """When the oldest spends of the window will have expired enough to leave room."""
     wait = tx.scalar(
         "SELECT ceil(extract(epoch FROM spent_at + make_interval(secs => :period) - now()))"
         " FROM (SELECT spent_at, sum(amount) OVER (ORDER BY spent_at) AS freed,"
         "              sum(amount) OVER () AS used"
-        "       FROM quota_spends WHERE subject = :s AND action = :a"
-        "         AND spent_at > now() - make_interval(secs => :period)) window_spends"
+        f"       {_SPENDS_IN_WINDOW}) window_spends"
         " WHERE used - freed + :n <= :limit ORDER BY spent_at LIMIT 1",
         s=subject,
         a=quota.action,

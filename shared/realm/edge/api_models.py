@@ -32,6 +32,10 @@ Paragraphs = Annotated[
     str, StringConstraints(strip_whitespace=True), AfterValidator(text.paragraphs)
 ]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# A guest's answer to an invitation (invites.status), wherever the API shows or filters by it.
+GuestStatus = Literal["invited", "confirmed", "declined", "waitlisted"]
+# The platform of a device registered for push notifications (devices.platform).
+Platform = Literal["ios", "android", "web"]
 
 
 # defer_build: a function builds the validators of the few models it uses, on first use,
@@ -218,7 +222,7 @@ class PartyOut(Response):
     last_entry: datetime
     host: UserSummaryOut
     invite_status: Annotated[
-        Literal["invited", "confirmed", "declined", "waitlisted"] | None,
+        GuestStatus | None,
         Field(
             description="The caller's answer, on the invited and confirmed views "
             "(the confirmed view also holds the waitlisted)."
@@ -249,7 +253,7 @@ class InviteOut(Response):
     id: int
     party_id: int
     guest_id: int
-    status: Literal["invited", "confirmed", "declined", "waitlisted"]
+    status: GuestStatus
     plus_ones: int
     created_at: datetime
     responded_at: datetime | None
@@ -280,8 +284,6 @@ class ErrorDetail(BaseModel):
 
 
 # --- hosting: party details, guest list, changes, co-hosts, calendar (DESIGN §11) -----------
-
-GuestStatus = Literal["invited", "confirmed", "declined", "waitlisted"]
 
 
 class PartyQuery(Request):
@@ -565,7 +567,7 @@ NotificationId = Annotated[
 
 class RegisterDeviceRequest(Request):
     token: DeviceToken
-    platform: Literal["ios", "android", "web"]
+    platform: Platform
 
 
 class UnregisterDeviceRequest(Request):
@@ -591,7 +593,7 @@ class MarkNotificationsReadRequest(Request):
 
 
 class DeviceOut(Response):
-    platform: Literal["ios", "android", "web"]
+    platform: Platform
     registered_at: datetime
 
 
@@ -671,7 +673,7 @@ class ExportPhotoOut(Response):
 
 class ExportGuestOut(Response):
     user: ExportPersonOut
-    status: Literal["invited", "confirmed", "declined", "waitlisted"]
+    status: GuestStatus
     plus_ones: int
     invited_at: datetime
     responded_at: datetime | None
@@ -713,7 +715,7 @@ class ExportInvitedToOut(Response):
 
 class ExportInviteOut(Response):
     party: ExportInvitedToOut
-    status: Literal["invited", "confirmed", "declined", "waitlisted"]
+    status: GuestStatus
     plus_ones: int
     invited_at: datetime
     responded_at: datetime | None
@@ -735,7 +737,7 @@ class ExportLinkOut(Response):
 
 
 class ExportDeviceOut(Response):
-    platform: Literal["ios", "android", "web"]
+    platform: Platform
     registered_at: datetime
 
 

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 
 from realm.config import Settings, settings
 from realm.db import guard
+from realm.edge.bodies import no_constant
 from realm.errors import DependencyUnavailable
 from realm.logs import log
 
@@ -173,7 +174,7 @@ class Verifier:
     """
 
     def __init__(
-        self, config: Settings, keys: GoogleKeys | LocalKeys, remember: int = 4096
+        self, config: Settings, keys: GoogleKeys | LocalKeys | None, remember: int = 4096
     ) -> None:
         self._audience = config.project_id
         self._issuer = config.issuer
@@ -202,7 +203,7 @@ class Verifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("The token names no signing key.")
-        key = self._keys.key(kid)
+        key = self._keys.key(kid) if self._keys is not None else None
         if key is None:
             raise InvalidToken("The token was signed by an unknown key.")
         try:
@@ -266,13 +267,9 @@ def _b64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _json(data: bytes) -> Any:
     # Strict UTF-8 (a UnicodeDecodeError is a ValueError) and no NaN or Infinity.
-    return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    return json.loads(data.decode("utf-8"), parse_constant=no_constant)
 
 
 def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -314,21 +311,11 @@ class EmulatorVerifier(Verifier):
             raise RuntimeError("the Auth emulator's tokens are accepted only in a local run")
         if not config.project_id.startswith("demo-"):
             raise RuntimeError("the Auth emulator's tokens are accepted only for a demo- project")
-        super().__init__(config, _NoKeys(), remember)
+        super().__init__(config, None, remember)  # the emulator signs nothing: no keys
 
     def _check_signature(self, header: dict[str, Any], signed: bytes, signature: bytes) -> None:
         if header.get("alg") != "none" or signature:
             raise InvalidToken("Only the Auth emulator's unsigned tokens are accepted here.")
-
-
-class _NoKeys(LocalKeys):
-    """The emulator signs nothing: there is no key to find."""
-
-    def __init__(self) -> None:
-        pass
-
-    def key(self, kid: str) -> RSAPublicKey | None:
-        return None
 
 
 def _default_verifier() -> Verifier:

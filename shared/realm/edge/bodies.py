@@ -38,17 +38,11 @@ from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.wrappers import Request
 
 from realm.config import settings
+from realm.edge.refusals import HttpError
 
 
-class BodyRefused(Exception):
+class BodyRefused(HttpError):
     """The request's body or query cannot be used; the edge answers ``status`` ``code``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details or []
 
 
 def _too_large(limit: int) -> BodyRefused:
@@ -56,12 +50,7 @@ def _too_large(limit: int) -> BodyRefused:
 
 
 def _invalid(field: str | None, kind: str, message: str) -> BodyRefused:
-    return BodyRefused(
-        422,
-        "validation_error",
-        "Some fields are missing or invalid.",
-        [{"field": field, "type": kind, "message": message}],
-    )
+    return BodyRefused.invalid([{"field": field, "type": kind, "message": message}])
 
 
 def has_body(request: Request) -> bool:
@@ -141,7 +130,9 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _no_constant(name: str) -> Any:
+def no_constant(name: str) -> Any:
+    """``json.loads``'s ``parse_constant``: NaN and ±Infinity are not JSON (Python's parser
+    accepts them)."""
     raise ValueError(f"{name} is not JSON")
 
 
@@ -166,27 +157,23 @@ def check_json(data: bytes) -> None:
             None, "invalid_utf8", f"The body is not valid UTF-8 (at byte {error.start})."
         ) from None
     try:
-        parsed = json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
+        parsed = json.loads(text, object_pairs_hook=_unique, parse_constant=no_constant)
     except _DuplicateKey as duplicate:
         raise _invalid(
             duplicate.key, "duplicate_key", f"The key {duplicate.key!r} appears more than once."
         ) from None
     except (ValueError, RecursionError):
-        raise BodyRefused(400, "malformed_json", "The request body is not valid JSON.") from None
+        raise BodyRefused.malformed_json() from None
     if _has_surrogate(parsed):
         raise _invalid(
             None, "invalid_unicode", "The body holds a lone surrogate (\\uD800-\\uDFFF)."
         )
 
 
-def query(request: Request) -> dict[str, str]:
-    """The query string's parameters, decoded strictly: invalid UTF-8 and a parameter given
-    twice are 422s (werkzeug would replace the one and keep the first of the other)."""
-    return query_string(request.environ.get("QUERY_STRING", ""))
-
-
 def query_string(text: str) -> dict[str, str]:
-    """:func:`query` of the WSGI ``QUERY_STRING`` ``text`` (its bytes, as latin-1)."""
+    """The parameters of the WSGI ``QUERY_STRING`` ``text`` (its bytes, as latin-1), decoded
+    strictly: invalid UTF-8 and a parameter given twice are 422s (werkzeug would replace the one
+    and keep the first of the other)."""
     raw = text.encode("latin-1")
     found: dict[str, str] = {}
     for item in raw.split(b"&"):

@@ -22,7 +22,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import FileStorage
@@ -33,6 +33,7 @@ from realm.config import settings
 from realm.db import DataRejected
 from realm.edge import api_models, bodies, idempotency
 from realm.edge.auth import Caller, InvalidToken, verifier
+from realm.edge.refusals import HttpError
 from realm.errors import (
     BadRequest,
     Conflict,
@@ -61,21 +62,6 @@ _JSON = "application/json"
 # werkzeug's multipart decoder applies this to its read buffer too (64 KiB chunks), so it
 # must stay well above that; the models bound each field far below it anyway.
 _MAX_FORM_FIELD_BYTES = 256 * 1024
-
-
-class HttpError(Exception):
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details or []
-        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -230,10 +216,8 @@ def _validation_details(error: ValidationError) -> list[dict[str, Any]]:
 
 def _invalid(error: ValidationError) -> HttpError:
     if any(item["type"] == "json_invalid" for item in error.errors()):
-        return HttpError(400, "malformed_json", "The request body is not valid JSON.")
-    return HttpError(
-        422, "validation_error", "Some fields are missing or invalid.", _validation_details(error)
-    )
+        return HttpError.malformed_json()
+    return HttpError.invalid(_validation_details(error))
 
 
 def bearer_token(request: Request) -> str:
@@ -391,12 +375,8 @@ def _unavailable(error: DependencyUnavailable) -> Response:
 
 
 def _map_error(error: Exception) -> Response:
-    if isinstance(error, HttpError):
+    if isinstance(error, HttpError):  # and bodies.BodyRefused, idempotency.Refused
         return error_response(error.status, error.code, error.message, error.details, error.headers)
-    if isinstance(error, bodies.BodyRefused):
-        return error_response(error.status, error.code, error.message, error.details)
-    if isinstance(error, idempotency.Refused):
-        return error_response(error.status, error.code, error.message, headers=error.headers)
     if isinstance(error, DependencyUnavailable):
         return _unavailable(error)
     if isinstance(error, RateLimited):
@@ -410,6 +390,38 @@ def _map_error(error: Exception) -> Response:
         return error_response(422, "invalid_value", "A value was not accepted.")
     log.exception("unhandled error")
     return error_response(500, "internal", "Something went wrong on our side.")
+
+
+class RunReport(Protocol):
+    """What a scheduled run returns: its report, as the function's JSON answer."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+_Report = TypeVar("_Report", bound=RunReport)
+
+
+def scheduled(
+    request: Request,
+    function: str,
+    run: Callable[[], _Report],
+    status: Callable[[_Report], int] = lambda report: 200,
+) -> Response:
+    """The answer of a function Cloud Scheduler invokes (relay-outbox, send-reminders): ``405``
+    unless POST; else ``run()``'s report as JSON, with the ``status`` it decides from the
+    report. A dependency down (PostgreSQL) is reported once per burst by ``realm.outages``
+    (under ``function``) and answered ``503 unavailable`` with ``Retry-After: 60``: the
+    scheduler's next run, a minute or a quarter of an hour later, catches up."""
+    if request.method != "POST":
+        return error_response(405, "method_not_allowed", "Use POST.", headers={"Allow": "POST"})
+    try:
+        report = run()
+    except DependencyUnavailable as error:
+        outages.report(error.dependency, error, {"function": function})
+        return error_response(
+            503, "unavailable", "The database is unavailable.", headers={"Retry-After": "60"}
+        )
+    return Response(json.dumps(report.as_dict()), status(report), content_type=_JSON)
 
 
 def endpoint(
@@ -432,22 +444,22 @@ def endpoint(
     headers: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
     spec = Endpoint(
-        method,
-        summary,
-        response,
-        status,
-        body,
-        query,
-        form,
-        files,
-        errors,
-        max_bytes or settings.max_json_bytes,
-        required_files,
-        authenticated,
-        media_type,
-        idempotent,
-        also,
-        headers,
+        method=method,
+        summary=summary,
+        response=response,
+        status=status,
+        body=body,
+        query=query,
+        form=form,
+        files=files,
+        errors=errors,
+        max_bytes=max_bytes or settings.max_json_bytes,
+        required_files=required_files,
+        authenticated=authenticated,
+        media_type=media_type,
+        idempotent=idempotent,
+        also=also,
+        headers=headers,
     )
 
     def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:

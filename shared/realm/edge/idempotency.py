@@ -36,6 +36,7 @@ from pydantic import BaseModel
 
 from realm import db
 from realm.db import quotas
+from realm.edge.refusals import HttpError
 from realm.logs import log
 
 HEADER = "Idempotency-Key"
@@ -48,15 +49,8 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _SWEEP_PER_CLAIM = 20
 
 
-class Refused(Exception):
+class Refused(HttpError):
     """The key cannot be used for this request; the edge answers ``status`` ``code``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.headers = headers or {}
 
 
 @dataclass(frozen=True)

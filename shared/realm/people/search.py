@@ -16,12 +16,12 @@ See docs/decisions/0040-finding-users.md for the choice of index and its numbers
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from realm.cursors import pack_text, unpack_text
 from realm.db import Tx
 from realm.errors import InvalidCursor
 from realm.media import urls
@@ -214,12 +214,12 @@ def _exact_handle(q: str) -> str | None:
 
 def encode_cursor(term: str | None, rank: int, user_id: int) -> str:
     raw = json.dumps([term, rank, user_id], ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return pack_text(raw)
 
 
 def decode_cursor(cursor: str) -> tuple[str | None, int, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = unpack_text(cursor)
         term, rank, user_id = json.loads(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
         raise InvalidCursor() from None
