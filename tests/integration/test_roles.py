@@ -6,7 +6,7 @@ import pytest
 
 from realm import db, errors
 from realm.hosting import roles
-from tests.helpers import add_invite, add_party, add_user, in_hours
+from tests.helpers import add_cohost, add_invite, add_party, add_user, in_hours
 
 
 def test_the_host_the_invited_and_everyone_else(tx: db.Tx) -> None:
@@ -32,3 +32,19 @@ def test_only_managers_pass_and_strangers_learn_nothing(tx: db.Tx) -> None:
         roles.require_manager(tx, party, stranger)
     with pytest.raises(errors.PartyNotFound):
         roles.require_manager(tx, party + 1000, stranger)
+
+
+def test_only_the_host_passes_require_host_and_strangers_learn_nothing(tx: db.Tx) -> None:
+    host, cohost, guest, stranger = add_user(tx), add_user(tx), add_user(tx), add_user(tx)
+    party = add_party(tx, host, in_hours(24))
+    add_cohost(tx, party, cohost)
+    add_invite(tx, party, guest)
+
+    roles.require_host(tx, party, host)
+    for not_the_host in (cohost, guest):
+        with pytest.raises(errors.NotHost):
+            roles.require_host(tx, party, not_the_host)
+    with pytest.raises(errors.PartyNotFound):
+        roles.require_host(tx, party, stranger)
+    with pytest.raises(errors.PartyNotFound):
+        roles.require_host(tx, party + 1000, host)

@@ -65,11 +65,14 @@ def require_manager(tx: Tx, party_id: int, user_id: int) -> Role:
     return as_manager(role_of(tx, party_id, user_id))
 
 
+def as_host(role: str | None) -> None:
+    """Passes ``role`` (from :func:`role_sql`) when it is the host's: ``NotHost`` for a co-host
+    or a guest and ``PartyNotFound`` for nobody, as :func:`as_manager` says."""
+    if as_manager(role) != "host":
+        raise NotHost()
+
+
 def require_host(tx: Tx, party_id: int, user_id: int) -> None:
     """Passes the party's host only: ``NotHost`` for its co-hosts and guests, and
     ``PartyNotFound`` for everyone else."""
-    role = role_of(tx, party_id, user_id)
-    if role is None:
-        raise PartyNotFound()
-    if role != "host":
-        raise NotHost()
+    as_host(role_of(tx, party_id, user_id))
