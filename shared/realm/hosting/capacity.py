@@ -115,13 +115,18 @@ def plus_ones_for(asked: int | None, current: int, current_status: str, allowanc
 # -- the lock and the counts ----------------------------------------------------------------
 
 
+# The party's row as ``lock`` gives it; a write holding the lock reads the row it changed
+# with ``UPDATE parties ... RETURNING`` these.
+LOCKED_COLUMNS = (
+    "id, host_id, flat, title, description, first_entry, capacity, max_plus_ones,"
+    " guest_list_visible, cancelled_at, now() AS now"
+)
+
+
 def lock(tx: Tx, party_id: int) -> Row:
     """The party's row, locked until the transaction ends (see the module docstring)."""
     row = tx.one(
-        "SELECT id, host_id, flat, title, description, first_entry, capacity, max_plus_ones,"
-        "       guest_list_visible, cancelled_at, now() AS now"
-        " FROM parties WHERE id = :id FOR NO KEY UPDATE",
-        id=party_id,
+        f"SELECT {LOCKED_COLUMNS} FROM parties WHERE id = :id FOR NO KEY UPDATE", id=party_id
     )
     if row is None:
         raise PartyNotFound()

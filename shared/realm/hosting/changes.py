@@ -66,16 +66,16 @@ def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any
     changed = {name: value for name, value in changes.items() if party[name] != value}
     if changed:
         assignments = ", ".join(f"{name} = :{name}" for name in changed)
-        tx.execute(
+        changed_row = tx.one(  # the row as changed, as capacity.lock reads it
             f"UPDATE parties SET {assignments}, revision = revision + 1, updated_at = now()"
-            " WHERE id = :party",
+            f" WHERE id = :party RETURNING {capacity.LOCKED_COLUMNS}",
             party=party_id,
             **changed,
         )
+        assert changed_row is not None, "the party's lock keeps it"
         if "first_entry" in changed:
             # Reminders were for the old time; the guests are reminded of the new one.
             tx.execute("DELETE FROM reminders_sent WHERE party_id = :party", party=party_id)
-        changed_row = capacity.lock(tx, party_id)  # the row as changed (the lock is held)
         if TOLD & set(changed):
             event = outbox.add(
                 tx,
