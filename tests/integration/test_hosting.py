@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from realm.errors import (
     PartyNotFound,
     PartyOver,
     SelfCohost,
+    SignupRequired,
     UserNotFound,
 )
 from realm.events import outbox
@@ -187,6 +189,7 @@ def test_cancelling_tells_everyone_concerned_once_and_again_changes_nothing(
     [event] = events(otx, "party-cancelled")
     assert event["recipients"] == sorted([cast.cohost, cast.invited, cast.confirmed, cast.waiting])
     assert event["host_display_name"] == "Hana"
+    assert (event["host_id"], event["host_auth_uid"]) == (cast.host, "host")
 
 
 @pytest.mark.parametrize("who", ["cohost", "confirmed"])
@@ -205,6 +208,11 @@ def test_the_host_adds_a_co_host_who_is_told_and_then_hosts_the_party(otx: Outbo
     assert added.user.id == cast.stranger
     [event] = events(otx, "cohost-added")
     assert event["recipients"] == [cast.stranger]
+    assert (event["host_id"], event["host_auth_uid"], event["host_display_name"]) == (
+        cast.host,
+        "host",
+        "Hana",
+    )
     assert parties.detail(otx, "stranger", cast.party).my_role == "cohost"
     assert users.me(otx, "stranger").is_host
     with pytest.raises(AlreadyCohost):
@@ -282,6 +290,39 @@ def test_removing_someone_who_is_not_a_guest_is_not_found(otx: OutboxTx) -> None
         changes.remove_guest(otx, "host", cast.party, cast.stranger)
     with pytest.raises(NotHost):
         changes.remove_guest(otx, "confirmed", cast.party, cast.invited)
+
+
+# -- who is told what first ---------------------------------------------------------------------
+
+# Each call that reads the caller and their role before the party's lock, on a party.
+CALLS: dict[str, Callable[[OutboxTx, str, int], object]] = {
+    "update-party": lambda tx, uid, party: changes.update(tx, uid, party, {"flat": "X"}),
+    "cancel-party": lambda tx, uid, party: changes.cancel(tx, uid, party),
+    "remove-guest": lambda tx, uid, party: changes.remove_guest(tx, uid, party, 999_999),
+    "add-cohost": lambda tx, uid, party: cohosts.add(tx, uid, party, 999_999),
+    "remove-cohost": lambda tx, uid, party: cohosts.remove(tx, uid, party, 999_999),
+    "list-guests": lambda tx, uid, party: guests.list_for(
+        tx, uid, party, "invited", limit=10, cursor=None
+    ),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_signing_up_is_asked_for_first_then_the_role_then_the_rest(
+    otx: OutboxTx, call: str
+) -> None:
+    cast = Cast(otx)
+    over = add_party(otx, cast.host, in_hours(-13), flat="OVER")
+    add_invite(otx, over, cast.confirmed, "confirmed")
+    for party in (cast.party, over, cast.party + 1000):
+        with pytest.raises(SignupRequired):
+            CALLS[call](otx, "never-signed-up", party)
+    for party in (over, cast.party + 1000):
+        with pytest.raises(PartyNotFound):
+            CALLS[call](otx, "stranger", party)
+    # A guest of a party that is over is refused for their role before it is found over.
+    with pytest.raises(GuestListHidden if call == "list-guests" else NotHost):
+        CALLS[call](otx, "confirmed", over)
 
 
 # -- reminders ----------------------------------------------------------------------------------

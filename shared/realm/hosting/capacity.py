@@ -115,13 +115,18 @@ def plus_ones_for(asked: int | None, current: int, current_status: str, allowanc
 # -- the lock and the counts ----------------------------------------------------------------
 
 
+# The party's row as ``lock`` gives it; a write holding the lock reads the row it changed
+# with ``UPDATE parties ... RETURNING`` these.
+LOCKED_COLUMNS = (
+    "id, host_id, flat, title, description, first_entry, capacity, max_plus_ones,"
+    " guest_list_visible, cancelled_at, now() AS now"
+)
+
+
 def lock(tx: Tx, party_id: int) -> Row:
     """The party's row, locked until the transaction ends (see the module docstring)."""
     row = tx.one(
-        "SELECT id, host_id, flat, title, description, first_entry, capacity, max_plus_ones,"
-        "       guest_list_visible, cancelled_at, now() AS now"
-        " FROM parties WHERE id = :id FOR NO KEY UPDATE",
-        id=party_id,
+        f"SELECT {LOCKED_COLUMNS} FROM parties WHERE id = :id FOR NO KEY UPDATE", id=party_id
     )
     if row is None:
         raise PartyNotFound()
@@ -158,25 +163,27 @@ def is_open(party: Row) -> bool:
     return party["cancelled_at"] is None and not clock.is_over(party["first_entry"], party["now"])
 
 
+# The heads, and whether anyone waits: each one range of invites_party_guests (the confirmed
+# rows, read from the index alone; the first waitlisted row).
+_HEADS = (
+    "SELECT coalesce(sum(1 + plus_ones), 0) FROM invites"
+    " WHERE party_id = :party AND status = 'confirmed'"
+)
+_WAITING = "EXISTS (SELECT 1 FROM invites WHERE party_id = :party AND status = 'waitlisted')"
+_SEATS = f"SELECT ({_HEADS}) AS heads, {_WAITING} AS waiting"
+
+
 def heads(tx: Tx, party_id: int) -> int:
     """The confirmed guests and their plus-ones (call it holding the party's lock)."""
-    return int(
-        tx.scalar(
-            "SELECT coalesce(sum(1 + plus_ones), 0) FROM invites"
-            " WHERE party_id = :party AND status = 'confirmed'",
-            party=party_id,
-        )
-    )
+    return int(tx.scalar(_HEADS, party=party_id))
 
 
-def anyone_waiting(tx: Tx, party_id: int) -> bool:
-    return bool(
-        tx.scalar(
-            "SELECT EXISTS (SELECT 1 FROM invites"
-            " WHERE party_id = :party AND status = 'waitlisted')",
-            party=party_id,
-        )
-    )
+def seats(tx: Tx, party_id: int) -> tuple[int, bool]:
+    """The heads (as :func:`heads`) and whether anyone is on the waitlist, in one statement
+    (call it holding the party's lock)."""
+    row = tx.one(_SEATS, party=party_id)
+    assert row is not None, "a SELECT without FROM gives one row"
+    return int(row["heads"]), bool(row["waiting"])
 
 
 # -- changes (each in a transaction holding the party's lock) --------------------------------
@@ -195,20 +202,15 @@ def answer(
         if status == "confirmed":
             new_status = "confirmed"
             more = new_plus - current
-            if more > 0 and (
-                anyone_waiting(tx, party_id)
-                or not fits(heads(tx, party_id), party["capacity"], more)
-            ):
-                raise NoRoom()
+            if more > 0:
+                seated, waiting = seats(tx, party_id)
+                if waiting or not fits(seated, party["capacity"], more):
+                    raise NoRoom()
         elif status == "waitlisted":
             new_status = "waitlisted"  # the same place in the queue, whatever the plus-ones
         else:
-            new_status = admit(
-                heads(tx, party_id),
-                party["capacity"],
-                1 + new_plus,
-                anyone_waiting(tx, party_id),
-            )
+            seated, waiting = seats(tx, party_id)
+            new_status = admit(seated, party["capacity"], 1 + new_plus, waiting)
     if (new_status, new_plus) != (status, current):
         # A new answer takes a new place in the order of answers; a change of plus-ones alone
         # keeps it (the waitlist's order is the order of answers, not of edits).

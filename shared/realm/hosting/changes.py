@@ -21,7 +21,6 @@ from realm.events import fanout, outbox
 from realm.events.outbox import OutboxTx
 from realm.hosting import capacity, roles
 from realm.hosting.parties import Detail, detail
-from realm.people.users import id_for
 
 # The fields update-party may change, each a column of parties.
 EDITABLE = (
@@ -53,8 +52,8 @@ def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any
     waitlist. Calendars see a new revision whenever anything changed."""
     unknown = set(changes) - set(EDITABLE)
     assert not unknown, f"not editable: {unknown}"
-    actor = id_for(tx, auth_uid)
-    roles.require_manager(tx, party_id, actor)
+    me = roles.caller(tx, auth_uid, party_id)
+    roles.as_manager(me.role)
     party = capacity.lock(tx, party_id)
     capacity.check_open(party)
     if "first_entry" in changes:
@@ -66,16 +65,16 @@ def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any
     changed = {name: value for name, value in changes.items() if party[name] != value}
     if changed:
         assignments = ", ".join(f"{name} = :{name}" for name in changed)
-        tx.execute(
+        changed_row = tx.one(  # the row as changed, as capacity.lock reads it
             f"UPDATE parties SET {assignments}, revision = revision + 1, updated_at = now()"
-            " WHERE id = :party",
+            f" WHERE id = :party RETURNING {capacity.LOCKED_COLUMNS}",
             party=party_id,
             **changed,
         )
+        assert changed_row is not None, "the party's lock keeps it"
         if "first_entry" in changed:
             # Reminders were for the old time; the guests are reminded of the new one.
             tx.execute("DELETE FROM reminders_sent WHERE party_id = :party", party=party_id)
-        changed_row = capacity.lock(tx, party_id)  # the row as changed (the lock is held)
         if TOLD & set(changed):
             event = outbox.add(
                 tx,
@@ -87,7 +86,7 @@ def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any
                     "changed": sorted(TOLD & set(changed)),
                 },
             )
-            fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=actor)
+            fanout.add_recipients(tx, event, CONCERNED, party=party_id, actor=me.user_id)
         if "capacity" in changed:
             capacity.promote(tx, changed_row)
     return detail(tx, auth_uid, party_id)
@@ -96,20 +95,18 @@ def update(tx: OutboxTx, auth_uid: str, party_id: int, changes: Mapping[str, Any
 def cancel(tx: OutboxTx, auth_uid: str, party_id: int) -> Detail:
     """Cancels the party (its host only) and tells everyone concerned; cancelling it again
     changes nothing and tells nobody."""
-    actor = id_for(tx, auth_uid)
-    roles.require_host(tx, party_id, actor)
+    me = roles.caller(tx, auth_uid, party_id)
+    roles.as_host(me.role)
     party = capacity.lock(tx, party_id)
     if party["cancelled_at"] is None:
         capacity.check_open(party)
-        host = tx.one("SELECT auth_uid, display_name FROM users WHERE id = :id", id=actor)
-        assert host is not None
         announce_cancellation(
             tx,
             party,
-            actor,
-            host_id=actor,
-            host_auth_uid=host["auth_uid"],
-            host_display_name=host["display_name"],
+            me.user_id,
+            host_id=me.user_id,
+            host_auth_uid=auth_uid,
+            host_display_name=me.display_name,
         )
     return detail(tx, auth_uid, party_id)
 
@@ -130,7 +127,7 @@ def announce_cancellation(tx: OutboxTx, party: Row, actor: int, **told: Any) -> 
 def remove_guest(tx: OutboxTx, auth_uid: str, party_id: int, guest_id: int) -> None:
     """Removes the guest's invite (host or co-host); a seat they held goes to the waitlist.
     The guest is not told (DESIGN §11 names no notification for it)."""
-    roles.require_manager(tx, party_id, id_for(tx, auth_uid))
+    roles.as_manager(roles.caller(tx, auth_uid, party_id).role)
     party = capacity.lock(tx, party_id)
     capacity.check_open(party)
     if drop_invite(tx, party, guest_id) is None:

@@ -16,7 +16,7 @@ from realm.events import fanout, outbox
 from realm.events.outbox import OutboxTx
 from realm.hosting import capacity, roles
 from realm.people import blocks, users
-from realm.people.users import Summary, id_for
+from realm.people.users import Summary
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,16 @@ class Cohost:
 
 def add(tx: OutboxTx, auth_uid: str, party_id: int, user_id: int) -> Cohost:
     """Makes ``user_id`` a co-host of the party."""
-    host_id = id_for(tx, auth_uid)
-    roles.require_host(tx, party_id, host_id)
+    host = roles.caller(tx, auth_uid, party_id)
+    roles.as_host(host.role)
     party = capacity.lock(tx, party_id)
     capacity.check_open(party)
-    if user_id == host_id:
+    if user_id == host.user_id:
         raise SelfCohost()
     cohost = users.summary_of(tx, user_id)
     # Whoever blocked the host is nobody to them: the very answer for an unknown id, and no
     # role nor "made you a co-host" notification reaches the blocker.
-    if cohost is None or blocks.has_blocked(tx, user_id, host_id):
+    if cohost is None or blocks.has_blocked(tx, user_id, host.user_id):
         raise UserNotFound()
     added = tx.scalar(
         "INSERT INTO party_hosts (party_id, party_first_entry, user_id, role)"
@@ -47,8 +47,6 @@ def add(tx: OutboxTx, auth_uid: str, party_id: int, user_id: int) -> Cohost:
     )
     if added is None:
         raise AlreadyCohost()
-    host = tx.one("SELECT auth_uid, display_name FROM users WHERE id = :id", id=host_id)
-    assert host is not None
     # Who named the co-host, by id and uid too: deleting that account finds the event, and
     # notify-guest knows whose name it would show (realm.events.erased).
     event = outbox.add(
@@ -56,9 +54,9 @@ def add(tx: OutboxTx, auth_uid: str, party_id: int, user_id: int) -> Cohost:
         "cohost-added",
         {
             **capacity.about(party),
-            "host_id": host_id,
-            "host_auth_uid": host["auth_uid"],
-            "host_display_name": host["display_name"],
+            "host_id": host.user_id,
+            "host_auth_uid": auth_uid,
+            "host_display_name": host.display_name,
         },
     )
     fanout.add_recipient_ids(tx, event, [user_id])
@@ -67,7 +65,7 @@ def add(tx: OutboxTx, auth_uid: str, party_id: int, user_id: int) -> Cohost:
 
 def remove(tx: OutboxTx, auth_uid: str, party_id: int, user_id: int) -> Cohost:
     """Takes the co-host role away (any invite they had stays)."""
-    roles.require_host(tx, party_id, id_for(tx, auth_uid))
+    roles.as_host(roles.caller(tx, auth_uid, party_id).role)
     party = capacity.lock(tx, party_id)
     capacity.check_open(party)
     removed = tx.scalar(

@@ -22,7 +22,7 @@ from realm.db import Tx, render
 from realm.errors import GuestListHidden, InvalidCursor, PartyNotFound
 from realm.hosting import roles
 from realm.media import urls
-from realm.people.users import Summary, id_for, summary_json
+from realm.people.users import Summary, summary_json
 
 Status = Literal["invited", "confirmed", "declined", "waitlisted"]
 STATUSES: frozenset[str] = frozenset({"invited", "confirmed", "declined", "waitlisted"})
@@ -95,11 +95,17 @@ def list_sql(status: Status | None) -> str:
     return render.page(_ONE_STATUS, "guest", "answer_seq", cursor)  # one status: in seq order
 
 
-def visible_status(tx: Tx, party_id: int, role: roles.Role, status: Status | None) -> Status | None:
-    """The status the caller may list (None: all of them), or ``GuestListHidden``."""
+# The caller, their role in the party, and whether the host shows its guests the list: one
+# statement.
+_VIEWER = roles.caller_sql("p.guest_list_visible")
+
+
+def visible_status(role: roles.Role, list_visible: bool, status: Status | None) -> Status | None:
+    """The status the caller may list (None: all of them), or ``GuestListHidden``;
+    ``list_visible`` is the party's ``guest_list_visible``."""
     if role in roles.MANAGERS:
         return status
-    if not tx.scalar("SELECT guest_list_visible FROM parties WHERE id = :id", id=party_id):
+    if not list_visible:
         raise GuestListHidden("The host keeps this guest list to themselves.")
     if status not in (None, "confirmed"):
         raise GuestListHidden("Guests see who is confirmed; the rest is for the hosts.")
@@ -116,10 +122,12 @@ def list_for(
     cursor: str | None,
 ) -> Page:
     """One page of the party's guest list, as the caller may see it."""
-    role = roles.role_of(tx, party_id, id_for(tx, auth_uid))
+    found = tx.one(_VIEWER, uid=auth_uid, party=party_id)
+    role = roles.caller_from(found).role  # SignupRequired when there is no row
     if role is None:
         raise PartyNotFound()
-    shown = visible_status(tx, party_id, role, status)
+    assert found is not None, "caller_from raised SignupRequired otherwise"
+    shown = visible_status(role, bool(found["guest_list_visible"]), status)
     after_status, after_seq = cursors.decode_named(cursor, STATUSES) if cursor else ("", 0)
     params: dict[str, Any] = dict(party=party_id, after_seq=after_seq, limit=limit + 1)
     if shown is None:

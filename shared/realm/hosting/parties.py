@@ -235,7 +235,7 @@ SELECT {_COLUMNS}, p.max_plus_ones, p.guest_list_visible, p.cancelled_at,
        (SELECT id FROM me) AS me_id,
        (SELECT m.role FROM party_hosts m
          WHERE m.party_id = p.id AND m.user_id = (SELECT id FROM me)) AS manager_role,
-       mi.status AS my_status, mi.plus_ones AS my_plus_ones,
+       mi.status AS invite_status, mi.plus_ones AS my_plus_ones,
        c.invited, c.confirmed, c.declined, c.waitlisted, c.heads,
        (SELECT coalesce(json_agg(json_build_object(
                  'id', u.id, 'handle', u.handle, 'display_name', u.display_name,
@@ -269,27 +269,19 @@ def detail(tx: Tx, auth_uid: str, party_id: int) -> Detail:
         raise PartyNotFound()
     if row["me_id"] is None:
         raise SignupRequired()
-    role: roles.Role | None = row["manager_role"] or ("guest" if row["my_status"] else None)
+    my_status = row["invite_status"]
+    role: roles.Role | None = row["manager_role"] or ("guest" if my_status else None)
     if role is None:
         raise PartyNotFound()
-    base = _party(row)
     cohosts = row["cohosts"]
     batch = urls.Batch(
         [c["photo_keys"] for c in cohosts if c["photo_status"] == "ready"]
         + ([row["photo_keys"]] if row["photo_status"] == "ready" else [])
     )
     return Detail(
-        **{
-            name: getattr(base, name)
-            for name in Party.__dataclass_fields__
-            if name not in ("host", "invite_status")
-        },
-        host=summary(row, "host_", batch),
-        invite_status=row["my_status"],
+        **vars(_party(row, batch)),
         my_role=role,
-        my_invite=(
-            MyInvite(row["my_status"], int(row["my_plus_ones"])) if row["my_status"] else None
-        ),
+        my_invite=MyInvite(my_status, int(row["my_plus_ones"])) if my_status else None,
         counts=Counts(
             int(row["invited"]),
             int(row["confirmed"]),

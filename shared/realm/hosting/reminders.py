@@ -12,7 +12,7 @@ clears its rows, so its guests are reminded of the new time.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from realm import db
@@ -36,7 +36,6 @@ class Report:
     parties: int = 0
     reminded: int = 0
     seconds: float = 0.0
-    party_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"parties": self.parties, "reminded": self.reminded, "seconds": self.seconds}
@@ -91,6 +90,5 @@ def run(budget_seconds: float = RUN_BUDGET_SECONDS) -> Report:
         if reminded:
             report.parties += 1
             report.reminded += len(reminded)
-            report.party_ids.append(party_id)
     report.seconds = round(time.monotonic() - started, 3)
     return report

@@ -6,17 +6,23 @@ whether or not it does. DESIGN §11's table, in one place:
 
 - the host: everything;
 - a co-host: invite, update the party, see the whole guest list, remove guests, manage invite
-  links (``require_manager``); not cancel, not manage co-hosts (``require_host``: 403);
+  links (``as_manager``); not cancel, not manage co-hosts (``as_host``: 403);
 - an invited guest (whatever their answer): see the party, and its confirmed guests when the
   host made the guest list visible (realm.hosting.guests); anything else is 403 ``not_host``.
+
+A write reads the caller and their role in one statement (``caller``; ``SignupRequired``
+first for whoever never signed up), without a lock and before it takes the party's
+(realm.hosting.capacity), then checks the role with ``as_manager`` or ``as_host``.
+``role_of`` and ``require_manager`` do the same for a user id already known.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
-from realm.db import Tx
-from realm.errors import NotHost, PartyNotFound
+from realm.db import Row, Tx
+from realm.errors import NotHost, PartyNotFound, SignupRequired
 
 Role = Literal["host", "cohost", "guest"]
 MANAGERS: frozenset[Role] = frozenset({"host", "cohost"})
@@ -65,11 +71,47 @@ def require_manager(tx: Tx, party_id: int, user_id: int) -> Role:
     return as_manager(role_of(tx, party_id, user_id))
 
 
-def require_host(tx: Tx, party_id: int, user_id: int) -> None:
-    """Passes the party's host only: ``NotHost`` for its co-hosts and guests, and
-    ``PartyNotFound`` for everyone else."""
-    role = role_of(tx, party_id, user_id)
-    if role is None:
-        raise PartyNotFound()
-    if role != "host":
+def as_host(role: str | None) -> None:
+    """Passes ``role`` (from :func:`role_sql`) when it is the host's: ``NotHost`` for a co-host
+    or a guest and ``PartyNotFound`` for nobody, as :func:`as_manager` says."""
+    if as_manager(role) != "host":
         raise NotHost()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls (their id and the name their events show) and their role in the party of the
+    call (None: nobody to it, or no such party)."""
+
+    user_id: int
+    display_name: str
+    role: Role | None
+
+
+def caller_sql(party_columns: str = "") -> str:
+    """SQL (``:uid``, ``:party``) for the caller and their role in the party, in one statement,
+    read without a lock (a write takes the party's lock after it: realm.hosting.capacity).
+    ``party_columns`` adds columns of the party ``p`` (NULL when there is no such party). No
+    row: the caller never signed up; read it with :func:`caller_from`."""
+    more = f", {party_columns}" if party_columns else ""
+    return (
+        "WITH me AS (SELECT id, display_name FROM users WHERE auth_uid = :uid)"
+        f" SELECT me.id, me.display_name, {role_sql('p', 'me.id')} AS role{more}"
+        " FROM me LEFT JOIN parties p ON p.id = :party"
+    )
+
+
+def caller_from(row: Row | None) -> Caller:
+    """The caller in a row of :func:`caller_sql`; ``SignupRequired`` when there is none."""
+    if row is None:
+        raise SignupRequired()
+    return Caller(int(row["id"]), str(row["display_name"]), _ROLES.get(row["role"]))
+
+
+_CALLER = caller_sql()
+
+
+def caller(tx: Tx, auth_uid: str, party_id: int) -> Caller:
+    """The caller and their role in the party (``SignupRequired`` if they never signed up),
+    in one statement: check the role with :func:`as_manager` or :func:`as_host`."""
+    return caller_from(tx.one(_CALLER, uid=auth_uid, party=party_id))
