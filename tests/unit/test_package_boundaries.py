@@ -7,7 +7,8 @@ The layers (LAYOUT.md), from the top:
     hosting, people, …   the features
     events, media        what the features hand work to
     db                   the pool, migrations, quotas
-    ground               config, clock, errors, logs, outages, process, cursors, text
+    ground               config, clock, errors, logs, outages, process, cursors, text,
+                         url_tokens
 
 A module may import its own group and any group below it; a feature may ask another feature
 (hosting asks people about users); events and media never import a feature; only the dev stack
@@ -26,7 +27,18 @@ from deploy.imports import imports_of
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FUNCTIONS = SHARED.parent / "functions"
 
-GROUND = {"realm", "config", "clock", "errors", "logs", "outages", "process", "cursors", "text"}
+GROUND = {
+    "realm",
+    "config",
+    "clock",
+    "errors",
+    "logs",
+    "outages",
+    "process",
+    "cursors",
+    "text",
+    "url_tokens",
+}
 FEATURES = {"hosting", "people", "accounts"}
 RANK = {
     **dict.fromkeys(GROUND, 0),

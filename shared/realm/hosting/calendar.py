@@ -2,8 +2,8 @@
 (calendar; rendered as RFC 5545 by realm.hosting.ical).
 
 The secret is the credential: calendar apps cannot send a Firebase token. It is 256 random bits
-from ``secrets``, shown once in the link; only its SHA-256 is stored, so a copy of the database
-reveals no working link. A new link replaces the user's previous one, which stops working.
+(``realm.url_tokens``), shown once in the link; only its SHA-256 is stored, so a copy of the
+database reveals no working link. A new link replaces the user's previous one, which stops working.
 A feed is looked up by the hash of its secret, so the secret is never compared in Python, and
 the index lookup depends only on the hash, which an attacker cannot steer towards a stored one
 without a preimage.
@@ -14,35 +14,29 @@ cancelled ones (so calendars show them as cancelled rather than silently droppin
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from realm import url_tokens
 from realm.config import settings
 from realm.db import Tx
 from realm.errors import CalendarNotFound
 from realm.people.users import id_for
 
-TOKEN_BYTES = 32
 # More than any calendar needs; keeps one feed's work bounded.
 MAX_ENTRIES = 500
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def new_link(tx: Tx, auth_uid: str) -> str:
     """A new secret subscription URL for the caller; the previous one stops working."""
     user_id = id_for(tx, auth_uid)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = url_tokens.new()
     tx.execute(
         "INSERT INTO calendar_feeds (user_id, token_hash) VALUES (:user, :hash)"
         " ON CONFLICT (user_id) DO UPDATE SET token_hash = EXCLUDED.token_hash,"
         " created_at = now()",
         user=user_id,
-        hash=_digest(token),
+        hash=url_tokens.digest(token),
     )
     return f"{settings.public_base_url}/calendar?token={token}"
 
@@ -50,7 +44,7 @@ def new_link(tx: Tx, auth_uid: str) -> str:
 def owner_of(tx: Tx, token: str) -> int:
     """The user whose feed ``token`` opens; ``CalendarNotFound`` for any other token."""
     user_id = tx.scalar(
-        "SELECT user_id FROM calendar_feeds WHERE token_hash = :hash", hash=_digest(token)
+        "SELECT user_id FROM calendar_feeds WHERE token_hash = :hash", hash=url_tokens.digest(token)
     )
     if user_id is None:
         raise CalendarNotFound()

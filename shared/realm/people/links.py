@@ -1,7 +1,7 @@
 """Invite links: a host (or co-host) shares a link, and whoever opens it joins the party's guest
 list as invited, exactly as if the host had invited them (DESIGN §12).
 
-- **The token** is 256 random bits from ``secrets`` (43 URL-safe characters); only its SHA-256
+- **The token** is 256 random bits (``realm.url_tokens``, 43 URL-safe characters); only its SHA-256
   is stored, so a copy of the database lets nobody join anything. It is shown once, in the
   answer to create-invite-link, inside the link's URL: ``<REALM_INVITE_LINK_BASE_URL>/<token>``.
 - **A bad token of any kind** (unknown, malformed, expired, revoked, used up, or for a party
@@ -24,12 +24,11 @@ list as invited, exactly as if the host had invited them (DESIGN §12).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from realm import url_tokens
 from realm.config import settings
 from realm.db import Tx, quotas
 from realm.errors import (
@@ -43,8 +42,6 @@ from realm.hosting import capacity, invites, roles
 from realm.hosting.invites import Invite
 from realm.people import blocks
 from realm.people.users import id_for
-
-TOKEN_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -85,11 +82,6 @@ def _link(row: dict[str, Any]) -> Link:
     )
 
 
-def token_hash(token: str) -> bytes:
-    # Any string hashes: a malformed token is looked up like any other and simply not found.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-
-
 def url_for(token: str) -> str:
     """The link the app shares and opens as a deep link (docs/api/people.md)."""
     return f"{settings.invite_link_base_url}/{token}"
@@ -112,14 +104,14 @@ def create(
     if expires_at is not None and expires_at <= party["now"]:
         raise ExpiresInPast()
     quotas.spend(tx, auth_uid, "invite_links")
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = url_tokens.new()
     row = tx.one(
         "INSERT INTO invite_links (party_id, created_by, token_hash, expires_at, max_uses)"
         " VALUES (:party, :user, :hash, :expires_at, :max_uses)"
         f" RETURNING {_LINK_COLUMNS}",
         party=party_id,
         user=user_id,
-        hash=token_hash(token),
+        hash=url_tokens.digest(token),
         expires_at=expires_at,
         max_uses=max_uses,
     )
@@ -169,7 +161,7 @@ RETURNING uses
 def join(tx: OutboxTx, auth_uid: str, token: str) -> Joined:
     """The caller joins the party of the link whose token this is."""
     guest_id = id_for(tx, auth_uid)
-    link = tx.one(_JOIN_SQL, guest=guest_id, hash=token_hash(token))
+    link = tx.one(_JOIN_SQL, guest=guest_id, hash=url_tokens.digest(token))
     if link is None:
         raise LinkNotFound()
     party_id = link["party_id"]
