@@ -6,7 +6,6 @@ from realm.edge.auth import Caller
 from realm.edge.http import Reply, endpoint
 from realm.events import outbox
 from realm.hosting import invites
-from realm.people import blocks
 
 
 @endpoint(
@@ -30,9 +29,7 @@ from realm.people import blocks
 )
 def create_invite(caller: Caller, body: CreateInviteRequest) -> Reply:
     with outbox.transaction() as tx:
-        guest_id = body.guest_id
-        if guest_id is None:
-            assert body.handle is not None, "the model asks for exactly one of the two"
-            guest_id = blocks.guest_by_handle(tx, caller.uid, body.handle)
-        invite = invites.create(tx, caller.uid, party_id=body.party_id, guest_id=guest_id)
+        invite = invites.create(
+            tx, caller.uid, party_id=body.party_id, guest_id=body.guest_id, handle=body.handle
+        )
     return Reply(201, InviteOut.model_validate(invite))

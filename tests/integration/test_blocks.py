@@ -81,17 +81,20 @@ class TestInvites:
         assert otx.scalar("SELECT count(*) FROM invites") == 0
         assert otx.events == []
 
-    def test_the_blocked_cannot_find_the_blocker_by_handle(self, tx: Tx) -> None:
-        blocker = add_user(tx, "uid-blocker")
-        blocked = add_user(tx, "uid-blocked")
-        handle = tx.scalar("SELECT handle FROM users WHERE id = :id", id=blocker)
-        blocks.block(tx, "uid-blocker", blocked)
+    def test_the_blocked_cannot_find_the_blocker_by_handle(self, otx: OutboxTx) -> None:
+        blocker = add_user(otx, "uid-blocker")
+        blocked = add_user(otx, "uid-blocked")
+        handle = otx.scalar("SELECT handle FROM users WHERE id = :id", id=blocker)
+        theirs = add_party(otx, blocked, in_hours(24))
+        mine = add_party(otx, blocker, in_hours(24))
+        blocks.block(otx, "uid-blocker", blocked)
 
         with pytest.raises(errors.GuestNotFound):
-            blocks.guest_by_handle(tx, "uid-blocked", handle)
+            invites.create(otx, "uid-blocked", party_id=theirs, handle=handle)
         with pytest.raises(errors.GuestNotFound):
-            blocks.guest_by_handle(tx, "uid-blocked", "no_such_handle")
-        assert blocks.guest_by_handle(tx, "uid-blocker", "uid_blocked") == blocked
+            invites.create(otx, "uid-blocked", party_id=theirs, handle="no_such_handle")
+        invite = invites.create(otx, "uid-blocker", party_id=mine, handle="uid_blocked")
+        assert invite.guest_id == blocked
 
     def test_the_blocker_may_still_invite_the_blocked(self, otx: OutboxTx) -> None:
         blocker, blocked = add_user(otx, "uid-blocker"), add_user(otx, "uid-blocked")

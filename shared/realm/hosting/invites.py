@@ -64,30 +64,48 @@ SELECT me.id AS inviter_id, me.display_name AS inviter_name, {roles.role_sql("p"
 FROM me LEFT JOIN LATERAL ({capacity.SHARED_SQL}) p ON true
 """
 
-# The guest's uid, whether they have blocked the inviter or the party's host (someone who has
-# is, to them, nobody: DESIGN §12), and whether they host or co-host the party (who cannot be
-# its guest too). No row: no such user.
+# The guest (by id, or by handle) with their uid, whether they have blocked the inviter or the
+# party's host (someone who has is, to them, nobody: DESIGN §12), and whether they host or
+# co-host the party (who cannot be its guest too). No row: no such user.
 _GUEST = f"""
-SELECT auth_uid,
+SELECT u.id, u.auth_uid,
        {blocks.has_blocked_sql("u.id", ":inviter")} OR {blocks.has_blocked_sql("u.id", ":host")}
          AS blocked,
        EXISTS (SELECT 1 FROM party_hosts m WHERE m.party_id = :party AND m.user_id = u.id)
          AS manages
-FROM users u WHERE u.id = :guest
+FROM users u
 """
+_GUEST_BY_ID = _GUEST + "WHERE u.id = :guest"
+_GUEST_BY_HANDLE = _GUEST + "WHERE u.handle = :guest"
 
 
-def create(tx: OutboxTx, auth_uid: str, *, party_id: int, guest_id: int) -> Invite:
-    """Invites the guest and writes an ``invite-created`` event with it."""
+def create(
+    tx: OutboxTx,
+    auth_uid: str,
+    *,
+    party_id: int,
+    guest_id: int | None = None,
+    handle: str | None = None,
+) -> Invite:
+    """Invites the guest, given by id or by (canonical) handle, and writes an
+    ``invite-created`` event with it. An unknown guest and one who has blocked the inviter or
+    the host are ``GuestNotFound`` alike, by id or by handle."""
     party = tx.one(_INVITER, uid=auth_uid, party=party_id)
     if party is None:
         raise SignupRequired()
     # The host or a co-host may invite; a guest of the party gets 403, anyone else 404.
     roles.as_manager(party["role"])
     host_id = party["inviter_id"]
-    guest = tx.one(_GUEST, guest=guest_id, inviter=host_id, host=party["host_id"], party=party_id)
+    guest = tx.one(
+        _GUEST_BY_ID if handle is None else _GUEST_BY_HANDLE,
+        guest=guest_id if handle is None else handle,
+        inviter=host_id,
+        host=party["host_id"],
+        party=party_id,
+    )
     if guest is None or guest["blocked"]:
         raise GuestNotFound()
+    guest_id = int(guest["id"])
     if guest["manages"]:
         raise SelfInvite()
     _check_open(party)

@@ -19,8 +19,8 @@ blocked the caller, except the answers above that are the same as for an unknown
 from __future__ import annotations
 
 from realm.db import Tx
-from realm.errors import GuestNotFound, SelfBlock, UserNotFound
-from realm.people.users import id_by_handle, id_for
+from realm.errors import SelfBlock, UserNotFound
+from realm.people.users import id_for
 
 
 def _require_other_user(tx: Tx, blocker_id: int, user_id: int) -> None:
@@ -84,13 +84,3 @@ def hidden_ids_sql(user_id: str) -> str:
         f" SELECT blocker_id FROM blocks WHERE blocked_id = {user_id}) across_a_block)"
         " AS bigint[])"
     )
-
-
-def guest_by_handle(tx: Tx, auth_uid: str, handle: str) -> int:
-    """The id of the user with ``handle``, for the caller to invite: ``GuestNotFound`` when
-    there is none, and when they have blocked the caller, alike (create-invite by handle)."""
-    caller_id = id_for(tx, auth_uid)
-    guest_id = id_by_handle(tx, handle)
-    if guest_id is None or has_blocked(tx, guest_id, caller_id):
-        raise GuestNotFound()
-    return guest_id

@@ -249,12 +249,6 @@ def update(tx: Tx, auth_uid: str, changes: ProfileChanges) -> User:
     return get(tx, int(user_id))
 
 
-def id_by_handle(tx: Tx, handle: str) -> int | None:
-    """The id of the user with this (canonical) handle, if there is one."""
-    user_id = tx.scalar("SELECT id FROM users WHERE handle = :handle", handle=handle)
-    return None if user_id is None else int(user_id)
-
-
 def get(tx: Tx, user_id: int) -> User:
     row = tx.one(_SELECT_USER + " WHERE u.id = :id", id=user_id)
     if row is None:
