@@ -367,7 +367,7 @@ class FirestoreFeed:
         except api.AlreadyExists:
             return False
         except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+            raise FeedUnavailable.caused_by(error) from error
         return True
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
@@ -392,7 +392,7 @@ class FirestoreFeed:
         except api.AlreadyExists:
             return sum(self.add(*item) for item in items)
         except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+            raise FeedUnavailable.caused_by(error) from error
         return len(items)
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -415,7 +415,7 @@ class FirestoreFeed:
         try:
             return call()
         except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+            raise FeedUnavailable.caused_by(error) from error
 
     def _delete_batch(self, references: Sequence[Any]) -> None:
         batch = self._client.batch()
