@@ -346,28 +346,30 @@ class FirestoreFeed:
     name = "firestore"
 
     def __init__(self, project_id: str) -> None:
-        from google.api_core.retry import Retry
         from google.cloud import firestore
 
         self._client = firestore.Client(project=project_id)
         self._timeout = settings.bounds.firestore_seconds
-        self._retry = Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=self._timeout)
+        self._retry = _retry(self._timeout)
 
     def _collection(self, auth_uid: str) -> Any:
         return self._client.collection("users").document(auth_uid).collection("notifications")
 
     def add(self, auth_uid: str, notification_id: str, notification: Notification) -> bool:
-        from google.api_core import exceptions as api
+        from google.api_core.exceptions import AlreadyExists
 
-        guard.outside_call("firestore.create")
+        document = self._collection(auth_uid).document(notification_id)
         try:
-            self._collection(auth_uid).document(notification_id).create(
-                notification.document(), retry=self._retry, timeout=self._timeout
+            self._bounded(
+                "firestore.create",
+                lambda: document.create(
+                    notification.document(), retry=self._retry, timeout=self._timeout
+                ),
             )
-        except api.AlreadyExists:
-            return False
-        except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable.caused_by(error) from error
+        except FeedUnavailable as error:
+            if isinstance(error.__cause__, AlreadyExists):
+                return False
+            raise
         return True
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
@@ -377,22 +379,23 @@ class FirestoreFeed:
         the event wrote it and stopped before recording that, or a concurrent delivery did.
         Then each is created on its own, and those that exist count as done.
         """
-        from google.api_core import exceptions as api
+        from google.api_core.exceptions import AlreadyExists
 
         if len(items) > FIRESTORE_BATCH_LIMIT:
             raise ValueError(f"at most {FIRESTORE_BATCH_LIMIT} documents per batch")
-        guard.outside_call("firestore.batch")
         batch = self._client.batch()
         for auth_uid, notification_id, notification in items:
             batch.create(
                 self._collection(auth_uid).document(notification_id), notification.document()
             )
         try:
-            batch.commit(retry=self._retry, timeout=self._timeout)
-        except api.AlreadyExists:
-            return sum(self.add(*item) for item in items)
-        except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable.caused_by(error) from error
+            self._bounded(
+                "firestore.batch", lambda: batch.commit(retry=self._retry, timeout=self._timeout)
+            )
+        except FeedUnavailable as error:
+            if isinstance(error.__cause__, AlreadyExists):
+                return sum(self.add(*item) for item in items)
+            raise
         return len(items)
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -495,12 +498,10 @@ class FirestoreFeed:
 
     def _within(self, deadline: float, what: str, call: Callable[[Any, float], T]) -> T:
         """``_bounded`` with what is left of ``deadline`` as the call's timeout and retries."""
-        from google.api_core.retry import Retry
-
         left = deadline - time.monotonic()
         if left <= 0:
             raise FeedUnavailable(f"{what}: no time left of {self._timeout} s")
-        retry = Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=left)
+        retry = _retry(left)
         return self._bounded(what, lambda: call(retry, left))
 
     def _mark_until_done(
@@ -627,6 +628,13 @@ class LocalFeed:
 
 _MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
 MARK_READ_BATCH = 500  # Firestore's limit of writes per batch
+
+
+def _retry(seconds: float) -> Any:
+    """Firestore's retries of transient errors, all of them within ``seconds``."""
+    from google.api_core.retry import Retry
+
+    return Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=seconds)
 
 
 def _unread() -> Any:
