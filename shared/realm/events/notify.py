@@ -552,20 +552,10 @@ class LocalFeed:
         return sqlite3.connect(self.path, timeout=10)
 
     def add(self, auth_uid: str, notification_id: str, notification: Notification) -> bool:
-        guard.outside_call("local-feed.add")  # the stand-in for Firestore keeps its rule
-        document = notification.document()
-        document["created_at"] = notification.created_at.isoformat()
-        with self._connect() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO notifications (auth_uid, id, created_at, document)"
-                " VALUES (?, ?, ?, ?)",
-                (auth_uid, notification_id, document["created_at"], json.dumps(document)),
-            )
-            created = cursor.rowcount == 1
-        return created
+        return self.add_many([(auth_uid, notification_id, notification)]) == 1
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
-        guard.outside_call("local-feed.add_many")
+        guard.outside_call("local-feed.add_many")  # the stand-in for Firestore keeps its rule
         rows = []
         for auth_uid, notification_id, notification in items:
             document = notification.document()
@@ -627,7 +617,7 @@ class LocalFeed:
 
 
 _MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
-MARK_READ_BATCH = 500  # Firestore's limit of writes per batch
+MARK_READ_BATCH = FIRESTORE_BATCH_LIMIT  # a batch of updates is a batch of writes
 
 
 def _retry(seconds: float) -> Any:
