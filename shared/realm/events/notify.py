@@ -93,8 +93,8 @@ class _InviteResponded(_Invite):
     response: Literal["confirmed", "declined", "waitlisted"]
 
 
-def _party_name(invite: _Invite) -> str:
-    return f"{invite.title} at {invite.flat}" if invite.title else invite.flat
+def _party_name(title: str | None, flat: str) -> str:
+    return f"{title} at {flat}" if title else flat
 
 
 def _invite_created(event: inbound.InboundEvent) -> tuple[str, Notification]:
@@ -102,7 +102,7 @@ def _invite_created(event: inbound.InboundEvent) -> tuple[str, Notification]:
     return data.guest_auth_uid, Notification(
         type=event.type,
         title="You're invited",
-        body=f"{data.host_display_name} invited you to {_party_name(data)}.",
+        body=f"{data.host_display_name} invited you to {_party_name(data.title, data.flat)}.",
         party_id=data.party_id,
         invite_id=data.invite_id,
         created_at=event.occurred_at,
@@ -120,7 +120,7 @@ def _invite_responded(event: inbound.InboundEvent) -> tuple[str, Notification]:
     return data.host_auth_uid, Notification(
         type=event.type,
         title=title,
-        body=f"{body} {_party_name(data)}.",
+        body=f"{body} {_party_name(data.title, data.flat)}.",
         party_id=data.party_id,
         invite_id=data.invite_id,
         created_at=event.occurred_at,
@@ -169,10 +169,6 @@ def when(moment: datetime) -> str:
     return f"{utc:%a} {utc.day} {utc:%b}, {utc:%H:%M} UTC"
 
 
-def _name(title: str | None, flat: str) -> str:
-    return f"{title} at {flat}" if title else flat
-
-
 def _note(event: inbound.InboundEvent, party: _Party, title: str, body: str) -> Notification:
     return Notification(
         type=event.type,
@@ -202,13 +198,13 @@ def _party_updated(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "New time",
-        f"{_name(data.title, data.flat)} now opens {when(data.first_entry)}.",
+        f"{_party_name(data.title, data.flat)} now opens {when(data.first_entry)}.",
     )
 
 
 def _party_cancelled(event: inbound.InboundEvent) -> Notification:
     data = _Cancelled.model_validate(event.data)
-    party = _name(data.title, data.flat)
+    party = _party_name(data.title, data.flat)
     if data.reason == "host-left":
         return _note(event, data, "Party cancelled", f"{party} is cancelled: its host left Realm.")
     if data.host_display_name is None:
@@ -222,7 +218,7 @@ def _waitlist_promoted(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "You're in",
-        f"A place opened up: you're confirmed for {_name(data.title, data.flat)}.",
+        f"A place opened up: you're confirmed for {_party_name(data.title, data.flat)}.",
     )
 
 
@@ -232,7 +228,7 @@ def _cohost_added(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "You're a co-host",
-        f"{data.host_display_name} made you a co-host of {_name(data.title, data.flat)}.",
+        f"{data.host_display_name} made you a co-host of {_party_name(data.title, data.flat)}.",
     )
 
 
@@ -242,7 +238,7 @@ def _party_reminder(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "Party soon",
-        f"{_name(data.title, data.flat)} opens {when(data.first_entry)}.",
+        f"{_party_name(data.title, data.flat)} opens {when(data.first_entry)}.",
     )
 
 
@@ -272,13 +268,18 @@ RECIPIENT_FIELD: dict[str, str] = {
 }
 
 
+def _applied(rule: Callable[[inbound.InboundEvent], T], event: inbound.InboundEvent) -> T:
+    """``rule(event)``; ``inbound.Unusable`` when the event's data lacks what the rule reads."""
+    try:
+        return rule(event)
+    except ValidationError as error:
+        raise inbound.unusable(error, f"{event.type} data") from None
+
+
 def fanout_notification(event: inbound.InboundEvent) -> Notification:
     """The notification every recipient of a party event gets; ``inbound.Unusable`` when the
     event's data lacks what its type needs."""
-    try:
-        return FANOUT_RULES[event.type](event)
-    except ValidationError as error:
-        raise inbound.unusable(error, f"{event.type} data") from None
+    return _applied(FANOUT_RULES[event.type], event)
 
 
 def notification_for(event: inbound.InboundEvent) -> tuple[str, Notification] | None:
@@ -286,12 +287,7 @@ def notification_for(event: inbound.InboundEvent) -> tuple[str, Notification] | 
 
     Raises ``inbound.Unusable`` when the event's data lacks what its type needs."""
     rule = RULES.get(event.type)
-    if rule is None:
-        return None
-    try:
-        return rule(event)
-    except ValidationError as error:
-        raise inbound.unusable(error, f"{event.type} data") from None
+    return None if rule is None else _applied(rule, event)
 
 
 # -- the feed port and its adapters ------------------------------------------------------------
