@@ -37,6 +37,8 @@ from realm.media import urls
 from realm.people import users
 from realm.people.users import PhotoRef, id_for, photo_ref
 
+from .devices import Device
+
 LIMITS: dict[str, int] = {
     "photos": 100,
     "parties": 1_000,
@@ -138,12 +140,6 @@ class Link:
     max_uses: int | None
     uses: int
     revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Device:
-    platform: str
-    registered_at: datetime
 
 
 @dataclass(frozen=True)
