@@ -73,7 +73,6 @@ class Deletion:
     erasure_id: int
     parties_cancelled: int
     invites_removed: int
-    mentions: int
 
 
 # -- the request's transaction --------------------------------------------------------------
@@ -147,7 +146,7 @@ def delete(tx: OutboxTx, auth_uid: str) -> Deletion:
     # Search terms, notification recipients and reminders follow the user by cascade.
     tx.execute("DELETE FROM users WHERE id = :me", me=me)
     outbox.add(tx, "account-deleted", {"erasure_id": erasure_id})
-    return Deletion(erasure_id, cancelled, removed, len(mentions))
+    return Deletion(erasure_id, cancelled, removed)
 
 
 def _mentions(tx: Tx, me: int, auth_uid: str) -> list[tuple[str, str]]:
@@ -209,7 +208,7 @@ def _forget_events(tx: Tx, me: int) -> None:
 
 # -- the erasure (the account-deleted event) ------------------------------------------------
 
-Outcome = Literal["erased", "duplicate", "unknown", "malformed"]
+Outcome = Literal["erased", "duplicate", "malformed"]
 
 
 @dataclass(frozen=True)
