@@ -12,7 +12,7 @@ the end-to-end suite checks that no function answers a code it did not declare.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 
 class ConfigError(Exception):
@@ -30,6 +30,13 @@ class DependencyUnavailable(Exception):
 
     dependency: ClassVar[str] = "dependency"
     retry_after: ClassVar[int] = 2
+
+    @classmethod
+    def caused_by(cls, error: BaseException) -> Self:
+        """One whose message is ``error``'s class and text, cut at 300 characters (a client
+        library's text can hold a whole response). Raise it ``from error``. For the classes
+        made from a message alone (not ``DatabaseUnavailable``, which needs ``broken``)."""
+        return cls(f"{type(error).__name__}: {error}"[:300])
 
 
 class DomainError(Exception):

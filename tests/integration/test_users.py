@@ -1,5 +1,8 @@
+from typing import Literal
+
 import pytest
 
+from realm import db
 from realm.db import Tx
 from realm.errors import Conflict, SignupRequired
 from realm.people import users
@@ -40,3 +43,45 @@ def test_a_user_hosting_a_party_is_a_host(tx: Tx) -> None:
 def test_someone_who_never_signed_up_has_no_profile(tx: Tx) -> None:
     with pytest.raises(SignupRequired):
         users.me(tx, "nobody")
+
+
+def _modes_refused_meanwhile(auth_uid: str) -> list[str]:
+    """The row locks another transaction cannot take on the user's row right now."""
+    refused = []
+    for mode in ("FOR KEY SHARE", "FOR SHARE"):
+        failure = ""
+        try:
+            with db.transaction() as other:
+                other.scalar(
+                    f"SELECT id FROM users WHERE auth_uid = :uid {mode} NOWAIT", uid=auth_uid
+                )
+        except Exception as error:
+            failure = str(error)
+        if failure:
+            assert "55P03" in failure, failure  # lock_not_available, and nothing else
+            refused.append(mode)
+    return refused
+
+
+@pytest.mark.usefixtures("clean_db")
+@pytest.mark.parametrize(
+    ("lock", "refused"),
+    [
+        (None, []),
+        # Others may still take a key-share lock: an insert naming the user (a foreign key
+        # check) is not held up.
+        ("FOR NO KEY UPDATE", ["FOR SHARE"]),
+        ("FOR UPDATE", ["FOR KEY SHARE", "FOR SHARE"]),
+    ],
+)
+def test_id_for_locks_the_callers_row_in_the_mode_asked(
+    lock: Literal["FOR UPDATE", "FOR NO KEY UPDATE"] | None, refused: list[str]
+) -> None:
+    with db.transaction() as tx:
+        user_id = add_user(tx, "uid-locked")
+
+    with db.transaction() as tx:
+        assert users.id_for(tx, "uid-locked", lock=lock) == user_id
+        assert _modes_refused_meanwhile("uid-locked") == refused
+
+    assert _modes_refused_meanwhile("uid-locked") == []

@@ -35,6 +35,14 @@ FAILURES: list[DependencyUnavailable] = [
 ]
 
 
+def test_a_failure_caused_by_an_error_names_the_error_and_is_cut_at_300_characters() -> None:
+    failure = StoreUnavailable.caused_by(TimeoutError("timed out " * 40))
+
+    assert type(failure) is StoreUnavailable
+    assert str(failure) == f"TimeoutError: {'timed out ' * 40}"[:300]
+    assert len(str(failure)) == 300
+
+
 @pytest.mark.parametrize("failure", FAILURES, ids=lambda f: f"{f.dependency}: {f}")
 def test_a_dependency_failure_is_a_503_with_retry_after(failure: DependencyUnavailable) -> None:
     outages.reset()

@@ -46,12 +46,13 @@ from typing import Any, Literal
 from realm import db, logs
 from realm.config import settings
 from realm.db import Tx, quotas
-from realm.errors import ConfirmationMismatch, SignupRequired
+from realm.errors import ConfirmationMismatch
 from realm.events import inbound, notify, outbox
 from realm.events.outbox import OutboxTx
 from realm.hosting import capacity, changes
 from realm.logs import log
 from realm.media import storage
+from realm.people import users
 
 from . import identity
 
@@ -72,7 +73,6 @@ class Deletion:
     erasure_id: int
     parties_cancelled: int
     invites_removed: int
-    mentions: int
 
 
 # -- the request's transaction --------------------------------------------------------------
@@ -80,15 +80,6 @@ class Deletion:
 
 # What the app sends to say the person means it: typed, or a button's fixed text.
 CONFIRMATION = "delete my account"
-
-
-def _lock_user(tx: Tx, auth_uid: str) -> int:
-    # FOR UPDATE: whatever would add a row naming them (an invite, a device, a party) waits for
-    # this transaction and then finds no user, instead of slipping in between its statements.
-    user_id = tx.scalar("SELECT id FROM users WHERE auth_uid = :uid FOR UPDATE", uid=auth_uid)
-    if user_id is None:
-        raise SignupRequired()
-    return int(user_id)
 
 
 def check_confirmation(confirm: str) -> None:
@@ -100,7 +91,9 @@ def check_confirmation(confirm: str) -> None:
 def delete(tx: OutboxTx, auth_uid: str) -> Deletion:
     """Deletes the caller's account from PostgreSQL, and writes the account-deleted event
     whose erasure does the rest."""
-    me = _lock_user(tx, auth_uid)
+    # FOR UPDATE: whatever would add a row naming them (an invite, a device, a party) waits for
+    # this transaction and then finds no user, instead of slipping in between its statements.
+    me = users.id_for(tx, auth_uid, lock="FOR UPDATE")
     # Every party they host or are invited to, locked in id order in one statement.
     parties = tx.all(
         "SELECT id FROM parties WHERE host_id = :me"
@@ -153,7 +146,7 @@ def delete(tx: OutboxTx, auth_uid: str) -> Deletion:
     # Search terms, notification recipients and reminders follow the user by cascade.
     tx.execute("DELETE FROM users WHERE id = :me", me=me)
     outbox.add(tx, "account-deleted", {"erasure_id": erasure_id})
-    return Deletion(erasure_id, cancelled, removed, len(mentions))
+    return Deletion(erasure_id, cancelled, removed)
 
 
 def _mentions(tx: Tx, me: int, auth_uid: str) -> list[tuple[str, str]]:
@@ -215,7 +208,7 @@ def _forget_events(tx: Tx, me: int) -> None:
 
 # -- the erasure (the account-deleted event) ------------------------------------------------
 
-Outcome = Literal["erased", "duplicate", "unknown", "malformed"]
+Outcome = Literal["erased", "duplicate", "malformed"]
 
 
 @dataclass(frozen=True)
@@ -289,7 +282,7 @@ def _others_feeds(erasure: Erasure, feed: notify.Feed) -> None:
 
 def _sign_in(erasure: Erasure, identities: identity.Identities) -> None:
     with db.reading() as tx:
-        back = tx.scalar("SELECT 1 FROM users WHERE auth_uid = :uid", uid=erasure.auth_uid)
+        back = users.exists(tx, erasure.auth_uid)
     if back:
         # They signed up again, with the same sign-in, before this ran: deleting it now would
         # lock them out of the account they just made.

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Literal
 
 from realm.db import Tx, quotas
-from realm.errors import SignupRequired
+from realm.people import users
 
 MAX_PER_USER = 10
 Platform = Literal["ios", "android", "web"]
@@ -27,21 +27,12 @@ class Device:
     registered_at: datetime
 
 
-def _caller(tx: Tx, auth_uid: str) -> int:
-    # Locks the caller's row so that two registrations of theirs at once count their devices
-    # one after the other: otherwise each could keep ten of its own view, and eleven remain.
-    user_id = tx.scalar(
-        "SELECT id FROM users WHERE auth_uid = :uid FOR NO KEY UPDATE", uid=auth_uid
-    )
-    if user_id is None:
-        raise SignupRequired()
-    return int(user_id)
-
-
 def register(tx: Tx, auth_uid: str, token: str, platform: Platform) -> Device:
     """Registers ``token`` for the caller (again: it is only refreshed), moving it from anyone
     else who had it, and drops the caller's least recently registered devices beyond ten."""
-    user_id = _caller(tx, auth_uid)
+    # Locks the caller's row so that two registrations of theirs at once count their devices
+    # one after the other: otherwise each could keep ten of its own view, and eleven remain.
+    user_id = users.id_for(tx, auth_uid, lock="FOR NO KEY UPDATE")
     quotas.spend(tx, auth_uid, "devices")
     row = tx.one(
         "INSERT INTO devices (user_id, token, platform) VALUES (:user, :token, :platform)"
@@ -66,7 +57,7 @@ def register(tx: Tx, auth_uid: str, token: str, platform: Platform) -> Device:
 def unregister(tx: Tx, auth_uid: str, token: str) -> bool:
     """Removes the caller's ``token``; True if it was theirs. Someone else's token, or an
     unknown one, is left alone and answers the same as a token already removed."""
-    user_id = _caller(tx, auth_uid)
+    user_id = users.id_for(tx, auth_uid, lock="FOR NO KEY UPDATE")
     removed = tx.execute(
         "DELETE FROM devices WHERE token = :token AND user_id = :user", token=token, user=user_id
     )

@@ -37,6 +37,8 @@ from realm.media import urls
 from realm.people import users
 from realm.people.users import PhotoRef, id_for, photo_ref
 
+from .devices import Device
+
 LIMITS: dict[str, int] = {
     "photos": 100,
     "parties": 1_000,
@@ -138,12 +140,6 @@ class Link:
     max_uses: int | None
     uses: int
     revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Device:
-    platform: str
-    registered_at: datetime
 
 
 @dataclass(frozen=True)
@@ -355,14 +351,13 @@ def _parties(sections: _Sections) -> list[Party]:
         )
     if len(rows) > LIMITS["guests"]:
         # The bound is for all the lists together: the list of the first guest left out is
-        # cut short, and the lists after it are left out whole.
+        # cut short, and the lists after it are left out whole (the rows come list by list, in
+        # the parties' order, so none of theirs was kept).
         cut = int(rows[LIMITS["guests"]]["party_id"])
         complete = True
         for party in parties:
             complete = complete and party.id != cut
             party.guest_list_complete = complete
-            if not complete and party.id != cut:
-                party.guests = []
     return parties
 
 

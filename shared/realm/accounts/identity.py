@@ -104,7 +104,7 @@ class IdentityToolkit:
                 headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"},
             )
         except urllib3.exceptions.HTTPError as error:  # timeouts and connection failures
-            raise IdentityUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+            raise IdentityUnavailable.caused_by(error) from error
         if 200 <= response.status < 300:
             return True
         reason = _error_message(response.data)

@@ -93,8 +93,8 @@ class _InviteResponded(_Invite):
     response: Literal["confirmed", "declined", "waitlisted"]
 
 
-def _party_name(invite: _Invite) -> str:
-    return f"{invite.title} at {invite.flat}" if invite.title else invite.flat
+def _party_name(title: str | None, flat: str) -> str:
+    return f"{title} at {flat}" if title else flat
 
 
 def _invite_created(event: inbound.InboundEvent) -> tuple[str, Notification]:
@@ -102,7 +102,7 @@ def _invite_created(event: inbound.InboundEvent) -> tuple[str, Notification]:
     return data.guest_auth_uid, Notification(
         type=event.type,
         title="You're invited",
-        body=f"{data.host_display_name} invited you to {_party_name(data)}.",
+        body=f"{data.host_display_name} invited you to {_party_name(data.title, data.flat)}.",
         party_id=data.party_id,
         invite_id=data.invite_id,
         created_at=event.occurred_at,
@@ -120,7 +120,7 @@ def _invite_responded(event: inbound.InboundEvent) -> tuple[str, Notification]:
     return data.host_auth_uid, Notification(
         type=event.type,
         title=title,
-        body=f"{body} {_party_name(data)}.",
+        body=f"{body} {_party_name(data.title, data.flat)}.",
         party_id=data.party_id,
         invite_id=data.invite_id,
         created_at=event.occurred_at,
@@ -169,10 +169,6 @@ def when(moment: datetime) -> str:
     return f"{utc:%a} {utc.day} {utc:%b}, {utc:%H:%M} UTC"
 
 
-def _name(title: str | None, flat: str) -> str:
-    return f"{title} at {flat}" if title else flat
-
-
 def _note(event: inbound.InboundEvent, party: _Party, title: str, body: str) -> Notification:
     return Notification(
         type=event.type,
@@ -202,13 +198,13 @@ def _party_updated(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "New time",
-        f"{_name(data.title, data.flat)} now opens {when(data.first_entry)}.",
+        f"{_party_name(data.title, data.flat)} now opens {when(data.first_entry)}.",
     )
 
 
 def _party_cancelled(event: inbound.InboundEvent) -> Notification:
     data = _Cancelled.model_validate(event.data)
-    party = _name(data.title, data.flat)
+    party = _party_name(data.title, data.flat)
     if data.reason == "host-left":
         return _note(event, data, "Party cancelled", f"{party} is cancelled: its host left Realm.")
     if data.host_display_name is None:
@@ -222,7 +218,7 @@ def _waitlist_promoted(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "You're in",
-        f"A place opened up: you're confirmed for {_name(data.title, data.flat)}.",
+        f"A place opened up: you're confirmed for {_party_name(data.title, data.flat)}.",
     )
 
 
@@ -232,7 +228,7 @@ def _cohost_added(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "You're a co-host",
-        f"{data.host_display_name} made you a co-host of {_name(data.title, data.flat)}.",
+        f"{data.host_display_name} made you a co-host of {_party_name(data.title, data.flat)}.",
     )
 
 
@@ -242,7 +238,7 @@ def _party_reminder(event: inbound.InboundEvent) -> Notification:
         event,
         data,
         "Party soon",
-        f"{_name(data.title, data.flat)} opens {when(data.first_entry)}.",
+        f"{_party_name(data.title, data.flat)} opens {when(data.first_entry)}.",
     )
 
 
@@ -272,13 +268,18 @@ RECIPIENT_FIELD: dict[str, str] = {
 }
 
 
+def _applied(rule: Callable[[inbound.InboundEvent], T], event: inbound.InboundEvent) -> T:
+    """``rule(event)``; ``inbound.Unusable`` when the event's data lacks what the rule reads."""
+    try:
+        return rule(event)
+    except ValidationError as error:
+        raise inbound.unusable(error, f"{event.type} data") from None
+
+
 def fanout_notification(event: inbound.InboundEvent) -> Notification:
     """The notification every recipient of a party event gets; ``inbound.Unusable`` when the
     event's data lacks what its type needs."""
-    try:
-        return FANOUT_RULES[event.type](event)
-    except ValidationError as error:
-        raise inbound.unusable(error, f"{event.type} data") from None
+    return _applied(FANOUT_RULES[event.type], event)
 
 
 def notification_for(event: inbound.InboundEvent) -> tuple[str, Notification] | None:
@@ -286,12 +287,7 @@ def notification_for(event: inbound.InboundEvent) -> tuple[str, Notification] | 
 
     Raises ``inbound.Unusable`` when the event's data lacks what its type needs."""
     rule = RULES.get(event.type)
-    if rule is None:
-        return None
-    try:
-        return rule(event)
-    except ValidationError as error:
-        raise inbound.unusable(error, f"{event.type} data") from None
+    return None if rule is None else _applied(rule, event)
 
 
 # -- the feed port and its adapters ------------------------------------------------------------
@@ -346,28 +342,30 @@ class FirestoreFeed:
     name = "firestore"
 
     def __init__(self, project_id: str) -> None:
-        from google.api_core.retry import Retry
         from google.cloud import firestore
 
         self._client = firestore.Client(project=project_id)
         self._timeout = settings.bounds.firestore_seconds
-        self._retry = Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=self._timeout)
+        self._retry = _retry(self._timeout)
 
     def _collection(self, auth_uid: str) -> Any:
         return self._client.collection("users").document(auth_uid).collection("notifications")
 
     def add(self, auth_uid: str, notification_id: str, notification: Notification) -> bool:
-        from google.api_core import exceptions as api
+        from google.api_core.exceptions import AlreadyExists
 
-        guard.outside_call("firestore.create")
+        document = self._collection(auth_uid).document(notification_id)
         try:
-            self._collection(auth_uid).document(notification_id).create(
-                notification.document(), retry=self._retry, timeout=self._timeout
+            self._bounded(
+                "firestore.create",
+                lambda: document.create(
+                    notification.document(), retry=self._retry, timeout=self._timeout
+                ),
             )
-        except api.AlreadyExists:
-            return False
-        except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+        except FeedUnavailable as error:
+            if isinstance(error.__cause__, AlreadyExists):
+                return False
+            raise
         return True
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
@@ -377,22 +375,23 @@ class FirestoreFeed:
         the event wrote it and stopped before recording that, or a concurrent delivery did.
         Then each is created on its own, and those that exist count as done.
         """
-        from google.api_core import exceptions as api
+        from google.api_core.exceptions import AlreadyExists
 
         if len(items) > FIRESTORE_BATCH_LIMIT:
             raise ValueError(f"at most {FIRESTORE_BATCH_LIMIT} documents per batch")
-        guard.outside_call("firestore.batch")
         batch = self._client.batch()
         for auth_uid, notification_id, notification in items:
             batch.create(
                 self._collection(auth_uid).document(notification_id), notification.document()
             )
         try:
-            batch.commit(retry=self._retry, timeout=self._timeout)
-        except api.AlreadyExists:
-            return sum(self.add(*item) for item in items)
-        except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+            self._bounded(
+                "firestore.batch", lambda: batch.commit(retry=self._retry, timeout=self._timeout)
+            )
+        except FeedUnavailable as error:
+            if isinstance(error.__cause__, AlreadyExists):
+                return sum(self.add(*item) for item in items)
+            raise
         return len(items)
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -415,7 +414,7 @@ class FirestoreFeed:
         try:
             return call()
         except (api.GoogleAPICallError, api.RetryError) as error:
-            raise FeedUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+            raise FeedUnavailable.caused_by(error) from error
 
     def _delete_batch(self, references: Sequence[Any]) -> None:
         batch = self._client.batch()
@@ -495,12 +494,10 @@ class FirestoreFeed:
 
     def _within(self, deadline: float, what: str, call: Callable[[Any, float], T]) -> T:
         """``_bounded`` with what is left of ``deadline`` as the call's timeout and retries."""
-        from google.api_core.retry import Retry
-
         left = deadline - time.monotonic()
         if left <= 0:
             raise FeedUnavailable(f"{what}: no time left of {self._timeout} s")
-        retry = Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=left)
+        retry = _retry(left)
         return self._bounded(what, lambda: call(retry, left))
 
     def _mark_until_done(
@@ -551,20 +548,10 @@ class LocalFeed:
         return sqlite3.connect(self.path, timeout=10)
 
     def add(self, auth_uid: str, notification_id: str, notification: Notification) -> bool:
-        guard.outside_call("local-feed.add")  # the stand-in for Firestore keeps its rule
-        document = notification.document()
-        document["created_at"] = notification.created_at.isoformat()
-        with self._connect() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO notifications (auth_uid, id, created_at, document)"
-                " VALUES (?, ?, ?, ?)",
-                (auth_uid, notification_id, document["created_at"], json.dumps(document)),
-            )
-            created = cursor.rowcount == 1
-        return created
+        return self.add_many([(auth_uid, notification_id, notification)]) == 1
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
-        guard.outside_call("local-feed.add_many")
+        guard.outside_call("local-feed.add_many")  # the stand-in for Firestore keeps its rule
         rows = []
         for auth_uid, notification_id, notification in items:
             document = notification.document()
@@ -626,7 +613,14 @@ class LocalFeed:
 
 
 _MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
-MARK_READ_BATCH = 500  # Firestore's limit of writes per batch
+MARK_READ_BATCH = FIRESTORE_BATCH_LIMIT  # a batch of updates is a batch of writes
+
+
+def _retry(seconds: float) -> Any:
+    """Firestore's retries of transient errors, all of them within ``seconds``."""
+    from google.api_core.retry import Retry
+
+    return Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=seconds)
 
 
 def _unread() -> Any:

@@ -144,6 +144,13 @@ BACKOFF_SECONDS = 15.0
 # A claim outlasts the publish it is for by this much, so that it cannot end while the
 # publisher is still waiting for Pub/Sub's answer.
 LEASE_MARGIN_SECONDS = 10.0
+# The rows a claim of pending rows takes at most (relay-outbox's batch).
+BATCH_SIZE = 500
+# A row that keeps failing (a poison message) steps aside: after this many attempts it is
+# retried only after 2, 4, 8 … seconds, at most MAX_BACKOFF_SECONDS, so that a batch of such
+# rows cannot end every relay run before the healthy rows behind it are reached.
+RETRIES_BEFORE_BACKOFF = 3
+MAX_BACKOFF_SECONDS = 300
 
 _backoff_until = 0.0
 _backoff_lock = threading.Lock()
@@ -180,9 +187,9 @@ def claim(
     *,
     event_ids: Sequence[str] | None = None,
     after: int = 0,
-    limit: int = 500,
-    free_attempts: int = 3,
-    most_backoff_seconds: int = 300,
+    limit: int = BATCH_SIZE,
+    free_attempts: int = RETRIES_BEFORE_BACKOFF,
+    most_backoff_seconds: int = MAX_BACKOFF_SECONDS,
 ) -> Claim:
     """Claims pending rows for ``lease_seconds``: the given events, or the oldest after
     ``after`` that are not backing off (a row that failed ``free_attempts`` times waits 2, 4,

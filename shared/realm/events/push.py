@@ -406,8 +406,10 @@ WITH claimed AS (
 SELECT d.id, d.token FROM claimed c JOIN devices d ON d.id = c.device_id ORDER BY d.id
 """
 
+# now() is the transaction's start, the same in every statement of it: read here, not in one
+# more round trip.
 _BUSY = """
-SELECT count(*) FROM push_deliveries p
+SELECT count(*) AS busy, now() AS started FROM push_deliveries p
 JOIN devices d ON d.id = p.device_id JOIN users u ON u.id = d.user_id
 WHERE p.event_id = CAST(:event AS uuid) AND p.state = 'sending'
   AND u.auth_uid = ANY(CAST(:uids AS text[]))
@@ -421,16 +423,14 @@ def _claim(
     with pool.transaction() as tx:
         rows = tx.all(_CLAIM, event=str(event_id), uids=list(recipients), lease=lease)
         claims = [Claim(int(row["id"]), str(row["token"])) for row in rows]
-        busy = int(
-            tx.scalar(
-                _BUSY,
-                event=str(event_id),
-                uids=list(recipients),
-                mine=[claim.device_id for claim in claims],
-            )
+        row = tx.one(
+            _BUSY,
+            event=str(event_id),
+            uids=list(recipients),
+            mine=[claim.device_id for claim in claims],
         )
-        started = tx.scalar("SELECT now()")
-    return claims, busy, started
+    assert row is not None  # an aggregate without GROUP BY is always one row
+    return claims, int(row["busy"]), row["started"]
 
 
 def _send_all(

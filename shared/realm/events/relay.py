@@ -24,13 +24,12 @@ from realm.events import outbox, publishing
 from realm.events.publishing import Publisher
 from realm.logs import log
 
-BATCH_SIZE = 500
 RUN_BUDGET_SECONDS = 45.0  # Cloud Scheduler calls every minute; a run ends before the next.
-# A row that keeps failing (a poison message) steps aside: after this many attempts it is
-# retried only after 2, 4, 8 … seconds, at most MAX_BACKOFF_SECONDS, so that a batch of such
-# rows cannot end every run before the healthy rows behind it are reached.
-RETRIES_BEFORE_BACKOFF = 3
-MAX_BACKOFF_SECONDS = 300
+# A claim's batch, and how a row that keeps failing steps aside: outbox.claim's defaults, named
+# here too.
+BATCH_SIZE = outbox.BATCH_SIZE
+RETRIES_BEFORE_BACKOFF = outbox.RETRIES_BEFORE_BACKOFF
+MAX_BACKOFF_SECONDS = outbox.MAX_BACKOFF_SECONDS
 
 
 @dataclass

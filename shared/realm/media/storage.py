@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from realm.config import Settings, settings
 from realm.db import guard
@@ -57,12 +57,13 @@ def _unavailable(error: Exception) -> StoreUnavailable | None:
     from google.auth.exceptions import TransportError
     from requests.exceptions import RequestException
 
-    if isinstance(error, RequestException | TransportError | api.RetryError | OSError):
-        return StoreUnavailable(f"{type(error).__name__}: {error}"[:300])
-    if isinstance(error, api.GoogleAPICallError) and not isinstance(error, api.NotFound):
-        # 5xx and 429 are outages; a 401/403 is a misconfigured deployment, which the app
-        # can do nothing about either: all are "retry later" to it, and the log says which.
-        return StoreUnavailable(f"{type(error).__name__}: {error}"[:300])
+    # Not reached, or any answer but 404: 5xx and 429 are outages; a 401/403 is a misconfigured
+    # deployment, which the app can do nothing about either: all are "retry later" to it, and
+    # the log says which.
+    if isinstance(error, RequestException | TransportError | api.RetryError | OSError) or (
+        isinstance(error, api.GoogleAPICallError) and not isinstance(error, api.NotFound)
+    ):
+        return StoreUnavailable.caused_by(error)
     return None
 
 
@@ -203,11 +204,11 @@ class CloudStorage:
         )
         for blob in versions:
             with suppress(NotFound):  # gone meanwhile (a concurrent delivery)
-                self._call("delete", functools.partial(blob.delete, **self._bounds()))
+                self._call(
+                    "delete",
+                    functools.partial(blob.delete, timeout=self._timeout, retry=self._retry),
+                )
         return len(versions)
-
-    def _bounds(self) -> dict[str, Any]:
-        return {"timeout": self._timeout, "retry": self._retry}
 
 
 class LocalDirectory:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from realm.db import Tx, UniqueViolation
@@ -151,9 +151,19 @@ def _user(row: dict[str, Any]) -> User:
     )
 
 
-def id_for(tx: Tx, auth_uid: str) -> int:
-    """The caller's user id; callers who have not signed up may do nothing but sign up."""
-    user_id = tx.scalar("SELECT id FROM users WHERE auth_uid = :uid", uid=auth_uid)
+_ID_FOR: dict[str | None, str] = {
+    None: "SELECT id FROM users WHERE auth_uid = :uid",
+    "FOR UPDATE": "SELECT id FROM users WHERE auth_uid = :uid FOR UPDATE",
+    "FOR NO KEY UPDATE": "SELECT id FROM users WHERE auth_uid = :uid FOR NO KEY UPDATE",
+}
+
+
+def id_for(
+    tx: Tx, auth_uid: str, *, lock: Literal["FOR UPDATE", "FOR NO KEY UPDATE"] | None = None
+) -> int:
+    """The caller's user id; callers who have not signed up may do nothing but sign up.
+    ``lock`` also locks their row, until the transaction ends, in that mode."""
+    user_id = tx.scalar(_ID_FOR[lock], uid=auth_uid)
     if user_id is None:
         raise SignupRequired()
     return int(user_id)
