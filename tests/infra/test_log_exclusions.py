@@ -11,7 +11,6 @@ back-references).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import logging
@@ -27,7 +26,8 @@ from werkzeug.wrappers import Request, Response
 
 from deploy import gateway
 from realm import logs
-from tests.infra.conftest import FUNCTIONS_DIR, ROOT, Terraform
+from realm.devstack import server
+from tests.infra.conftest import ROOT, Terraform
 
 BY_PATH = "calendar_token_requests_by_path"
 RUN_REQUESTS = "calendar_token_run_requests"
@@ -150,14 +150,7 @@ def test_the_link_calendar_link_hands_out_is_a_url_the_exclusions_match(
 
 
 def _calendar_entry() -> Callable[[Request], Response]:
-    spec = importlib.util.spec_from_file_location(
-        "realm_calendar_main", FUNCTIONS_DIR / "calendar" / "main.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return cast(Callable[[Request], Response], module.calendar)
+    return cast(Callable[[Request], Response], server.function_module("calendar").calendar)
 
 
 @pytest.mark.parametrize("query", ["token={secret}&extra=1", "token={secret}!"])

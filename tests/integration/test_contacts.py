@@ -3,7 +3,6 @@ no trace in the logs."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import threading
@@ -139,14 +138,7 @@ def every_log_record() -> Iterator[list[logging.LogRecord]]:
 
 def _function(folder: str) -> Any:
     """A function's entry point, loaded as Cloud Functions loads it (its main.py)."""
-    spec = importlib.util.spec_from_file_location(
-        f"realm_fn_{folder}", server.functions_dir() / folder / "main.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, folder)
+    return getattr(server.function_module(folder), folder)
 
 
 def test_a_call_logs_none_of_the_numbers_it_was_sent(

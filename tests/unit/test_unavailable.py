@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from types import ModuleType
 from typing import Any
@@ -57,14 +56,7 @@ def test_a_dependency_failure_is_a_503_with_retry_after(failure: DependencyUnava
 
 def scheduled_function(folder: str) -> Any:
     """A scheduled function's entry point, loaded as Cloud Functions loads it (its main.py)."""
-    spec = importlib.util.spec_from_file_location(
-        f"realm_fn_{folder}", server.functions_dir() / folder / "main.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, folder)
+    return getattr(server.function_module(folder), folder)
 
 
 # Before: relay-outbox mapped the outage by hand; send-reminders did not, and a PostgreSQL

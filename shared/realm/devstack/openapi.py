@@ -12,7 +12,6 @@ suite checks every answer it receives against it (tests/contract.py).
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import json
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from realm.devstack.server import deployed_name, function_names, functions_dir
+from realm.devstack.server import deployed_name, function_module, function_names
 from realm.edge import api_models
 from realm.edge.http import Endpoint
 
@@ -105,17 +104,6 @@ SERVERS = [
 ]
 
 
-def _load(folder: str) -> Any:
-    spec = importlib.util.spec_from_file_location(
-        f"realm_fn_{folder}", functions_dir() / folder / "main.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def endpoints() -> dict[str, Endpoint]:
     return {name: declared for name, (declared, _) in _declared().items()}
 
@@ -123,7 +111,7 @@ def endpoints() -> dict[str, Endpoint]:
 def _declared() -> dict[str, tuple[Endpoint, Any]]:
     found: dict[str, tuple[Endpoint, Any]] = {}
     for folder in function_names():
-        module = _load(folder)
+        module = function_module(folder)
         declared = getattr(getattr(module, folder), "__realm_endpoint__", None)
         if isinstance(declared, Endpoint):
             found[deployed_name(folder)] = (declared, module)

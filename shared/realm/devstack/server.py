@@ -17,11 +17,13 @@ either; and a connection that stops sending headers times out.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -38,6 +40,19 @@ def functions_dir() -> Path:
 def function_names(directory: Path | None = None) -> list[str]:
     base = directory or functions_dir()
     return sorted(p.parent.name for p in base.glob("*/main.py"))
+
+
+def function_module(folder: str) -> ModuleType:
+    """A function's main.py loaded as a module of its own, as Cloud Functions loads it: the
+    OpenAPI document reads its declaration, tests call its entry point directly."""
+    spec = importlib.util.spec_from_file_location(
+        f"realm_fn_{folder}", functions_dir() / folder / "main.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def deployed_name(folder: str) -> str:
