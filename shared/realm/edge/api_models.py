@@ -4,11 +4,13 @@ The OpenAPI document (``shared/realm/openapi.json``) is generated from these and
 function's ``@endpoint`` declaration; a test fails when the committed copy is stale.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: with it, pydantic compiles and evaluates each
+# field's annotation from its text as the model is defined, a third of this module's import time
+# (which every cold start pays; docs/benchmarks.md).
 
 import os
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import (
@@ -139,7 +141,7 @@ class CreateInviteRequest(Request):
     ]
 
     @model_validator(mode="after")
-    def _exactly_one_guest(self) -> CreateInviteRequest:
+    def _exactly_one_guest(self) -> Self:
         if (self.guest_id is None) == (self.handle is None):
             raise ValueError("send exactly one of guest_id and handle")
         return self
@@ -586,7 +588,7 @@ class MarkNotificationsReadRequest(Request):
     ]
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> MarkNotificationsReadRequest:
+    def _exactly_one(self) -> Self:
         if (self.ids is None) == (self.all is None):
             raise ValueError("send either 'ids' or 'all': true, not both and not neither")
         return self
