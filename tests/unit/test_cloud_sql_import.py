@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 # What cloud-sql-python-connector 1.23 added to its import: a gRPC client of the SQL Admin API,
-# for the SQL_DATA IP type we never use; 160 ms on this machine.
+# for the SQL_DATA IP type we never use; ~150 ms on this machine.
 HEAVY = ("grpc", "google.api_core", "google.cloud.sqladmin_v1beta4")
 
 

@@ -5,8 +5,8 @@ function's ``@endpoint`` declaration; a test fails when the committed copy is st
 """
 
 # No `from __future__ import annotations` here: with it, pydantic compiles and evaluates each
-# field's annotation from its text as the model is defined, a third of this module's import time
-# (which every cold start pays; docs/benchmarks.md).
+# field's annotation from its text as the model is defined, nearly a third of this module's
+# import time, which every cold start pays (docs/decisions/0062).
 
 import os
 from datetime import UTC, datetime
