@@ -19,12 +19,9 @@ READ_FUNCTIONS = ("list_parties", "me", "get_party", "list_guests", "find_users"
 FORBIDDEN = ("google.cloud.pubsub", "google.cloud.storage", "google.cloud.firestore", "PIL")
 
 
-@pytest.mark.parametrize("function", READ_FUNCTIONS)
-def test_a_read_function_loads_no_cloud_client_nor_pil(function: str) -> None:
-    code = (
-        "import json, sys; import functions_framework; import main; "
-        "print(json.dumps(sorted(m for m in sys.modules)))"
-    )
+def _last_line_printed(function: str, code: str) -> str:
+    """What ``code`` prints last, run in a fresh interpreter that imports ``function`` as the
+    runtime does (its folder on the path)."""
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -32,7 +29,16 @@ def test_a_read_function_loads_no_cloud_client_nor_pil(function: str) -> None:
         check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "functions" / function)},
     )
-    loaded = json.loads(result.stdout.splitlines()[-1])
+    return result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("function", READ_FUNCTIONS)
+def test_a_read_function_loads_no_cloud_client_nor_pil(function: str) -> None:
+    code = (
+        "import json, sys; import functions_framework; import main; "
+        "print(json.dumps(sorted(m for m in sys.modules)))"
+    )
+    loaded = json.loads(_last_line_printed(function, code))
     found = [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert not found, f"{function} imports {found}"
 
@@ -42,16 +48,9 @@ def test_importing_a_read_function_runs_no_full_garbage_collection(function: str
     # A full collection traverses every object the imports made, ~20 ms of the cold start;
     # realm's package freezes what exists when it is first imported so that none is due.
     code = (
-        "import gc, sys; import functions_framework; full = []; "
+        "import gc; import functions_framework; full = []; "
         "gc.callbacks.append(lambda phase, info: full.append(1) "
         "if phase == 'start' and info['generation'] == 2 else None); "
         "import main; print(len(full))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "functions" / function)},
-    )
-    assert result.stdout.splitlines()[-1] == "0", f"{function}: a full collection ran"
+    assert _last_line_printed(function, code) == "0", f"{function}: a full collection ran"
