@@ -107,7 +107,8 @@ def status_of(kind: type[DomainError]) -> int:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """What a function accepts and answers: read by the OpenAPI generator.
+    """What a function accepts and answers, read by the OpenAPI generator; called on the
+    function's handler (``@endpoint(...)``), it makes the function's entry point.
 
     ``errors`` are the domain errors the handler can raise; the answers the edge itself gives
     (a bad token, a wrong method, a body it cannot read, a dependency down) are added by
@@ -120,7 +121,7 @@ class Endpoint:
     method: str
     summary: str
     response: type[BaseModel] | None
-    status: int
+    status: int = 200
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     form: type[BaseModel] | None = None
@@ -131,7 +132,7 @@ class Endpoint:
     # False: no Firebase token is asked for (the calendar feed; its secret is the credential).
     authenticated: bool = True
     # The success body's media type; a non-JSON one is a ``Raw`` body (``response`` None).
-    media_type: str = "application/json"
+    media_type: str = _JSON
     # Honours the Idempotency-Key header: every POST that creates something sets this.
     idempotent: bool = False
     # Other success statuses, with the same body (join-party: 200 when already invited).
@@ -182,6 +183,51 @@ class Endpoint:
         for kind in self.errors:
             add(status_of(kind), kind.code)
         return {status: sorted(names) for status, names in sorted(codes.items())}
+
+    def __call__(self, handler: Callable[..., Reply]) -> Callable[[Request], Response]:
+        """The Cloud Functions entry point of ``handler``, declared by this endpoint."""
+        # The entry point is named after its folder, and the function is deployed under that
+        # name with '-' for '_': its name in logs, in the cloud and locally alike.
+        function = handler.__name__.replace("_", "-")
+
+        @functools.wraps(handler)
+        def entry(request: Request) -> Response:
+            started = time.perf_counter()
+            outages.flush()
+            trace_token = trace.set(
+                trace_from_headers(
+                    request.headers.get("X-Cloud-Trace-Context"), request.headers.get("traceparent")
+                )
+            )
+            context_token = logs.bind(function=function)
+            try:
+                try:
+                    result = _respond(self, handler, request)
+                except Exception as error:  # every failure becomes a JSON error body
+                    result = _map_error(error)
+                result.headers["Cache-Control"] = "no-store"
+                # The function's name, not the path: in the cloud every function sits at "/".
+                logs.request_line(
+                    f"{request.method} /{function} {result.status_code}",
+                    {
+                        "requestMethod": request.method,
+                        "requestUrl": f"/{function}",
+                        "status": result.status_code,
+                        "latency": f"{time.perf_counter() - started:.6f}s",
+                    },
+                )
+                return result
+            finally:
+                bodies.leave_unread(request)
+                logs.unbind(context_token)
+                trace.reset(trace_token)
+
+        entry.__realm_endpoint__ = self  # type: ignore[attr-defined]
+        return entry
+
+
+# What each function declares itself with: ``@endpoint("GET", summary=..., response=...)``.
+endpoint = Endpoint
 
 
 def error_response(
@@ -422,84 +468,3 @@ def scheduled(
             503, "unavailable", "The database is unavailable.", headers={"Retry-After": "60"}
         )
     return Response(json.dumps(report.as_dict()), status(report), content_type=_JSON)
-
-
-def endpoint(
-    method: str,
-    *,
-    summary: str,
-    response: type[BaseModel] | None,
-    status: int = 200,
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    form: type[BaseModel] | None = None,
-    files: tuple[str, ...] = (),
-    errors: tuple[type[DomainError], ...] = (),
-    max_bytes: int | None = None,
-    required_files: tuple[str, ...] = (),
-    authenticated: bool = True,
-    media_type: str = _JSON,
-    idempotent: bool = False,
-    also: tuple[int, ...] = (),
-    headers: tuple[str, ...] = (),
-) -> Callable[[Callable[..., Reply]], Callable[[Request], Response]]:
-    spec = Endpoint(
-        method=method,
-        summary=summary,
-        response=response,
-        status=status,
-        body=body,
-        query=query,
-        form=form,
-        files=files,
-        errors=errors,
-        max_bytes=max_bytes or settings.max_json_bytes,
-        required_files=required_files,
-        authenticated=authenticated,
-        media_type=media_type,
-        idempotent=idempotent,
-        also=also,
-        headers=headers,
-    )
-
-    def decorate(handler: Callable[..., Reply]) -> Callable[[Request], Response]:
-        # The entry point is named after its folder, and the function is deployed under that
-        # name with '-' for '_': its name in logs, in the cloud and locally alike.
-        function = handler.__name__.replace("_", "-")
-
-        @functools.wraps(handler)
-        def entry(request: Request) -> Response:
-            started = time.perf_counter()
-            outages.flush()
-            trace_token = trace.set(
-                trace_from_headers(
-                    request.headers.get("X-Cloud-Trace-Context"), request.headers.get("traceparent")
-                )
-            )
-            context_token = logs.bind(function=function)
-            try:
-                try:
-                    result = _respond(spec, handler, request)
-                except Exception as error:  # every failure becomes a JSON error body
-                    result = _map_error(error)
-                result.headers["Cache-Control"] = "no-store"
-                # The function's name, not the path: in the cloud every function sits at "/".
-                logs.request_line(
-                    f"{request.method} /{function} {result.status_code}",
-                    {
-                        "requestMethod": request.method,
-                        "requestUrl": f"/{function}",
-                        "status": result.status_code,
-                        "latency": f"{time.perf_counter() - started:.6f}s",
-                    },
-                )
-                return result
-            finally:
-                bodies.leave_unread(request)
-                logs.unbind(context_token)
-                trace.reset(trace_token)
-
-        entry.__realm_endpoint__ = spec  # type: ignore[attr-defined]
-        return entry
-
-    return decorate
