@@ -94,16 +94,16 @@ def delete(tx: OutboxTx, auth_uid: str) -> Deletion:
     # FOR UPDATE: whatever would add a row naming them (an invite, a device, a party) waits for
     # this transaction and then finds no user, instead of slipping in between its statements.
     me = users.id_for(tx, auth_uid, lock="FOR UPDATE")
-    # Every party they host or are invited to, locked in id order in one statement.
+    # Every party they host or are invited to, locked in id order and read in one statement,
+    # as capacity.lock reads a party's row.
     parties = tx.all(
-        "SELECT id FROM parties WHERE host_id = :me"
+        f"SELECT {capacity.LOCKED_COLUMNS} FROM parties WHERE host_id = :me"
         " OR id IN (SELECT party_id FROM invites WHERE guest_id = :me)"
         " ORDER BY id FOR NO KEY UPDATE",
         me=me,
     )
     cancelled = removed = 0
-    for row in parties:
-        party = capacity.lock(tx, row["id"])  # held already: this only reads the row
+    for party in parties:
         if party["host_id"] != me:
             removed += changes.drop_invite(tx, party, me) is not None
         elif capacity.is_open(party):
