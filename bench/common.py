@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +208,31 @@ def first_ok(port: int, path: str, token: str, timeout: float) -> float:
         except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
             time.sleep(0.002)
     raise TimeoutError(f"no 200 from {path} within {timeout}s")
+
+
+def cold_start(
+    command: Callable[[int], list[str]],
+    env: dict[str, str],
+    probe: tuple[str, str],
+    log: Path,
+    timeout: float,
+) -> float:
+    """Seconds from starting the server ``command(port)`` on a free port to its first 200 for
+    the GET ``probe`` (path, token); the server is stopped after."""
+    from realm.devstack.ports import free_port
+
+    port = free_port()
+    started = time.perf_counter()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command(port), env=env, stdout=output, stderr=subprocess.STDOUT, cwd=REPO
+        )
+        try:
+            answered = first_ok(port, probe[0], probe[1], timeout)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return answered - started
 
 
 def timed_post(url: str, body: dict[str, Any], token: str, status: int, timeout: float) -> float:

@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any
 from bench.common import (
     REPO,
     UNBOUNDED_FILL,
+    cold_start,
     executable,
     first_ok,
     functions_framework,
@@ -436,25 +436,12 @@ def measure(service: Service, seconds: float, workdir: Path, profile: Path | Non
 
 
 def cold_starts(service: Service, runs: int, workdir: Path) -> list[float]:
-    from realm.devstack.ports import free_port
-
-    times = []
     assert service.probe is not None, "cold starts are measured for GETs"
-    for _ in range(runs):
-        port = free_port()
-        env = {**os.environ, **service.env}
-        started = time.perf_counter()
-        with (workdir / "cold.log").open("wb") as output:
-            process = subprocess.Popen(
-                service.command(port), env=env, stdout=output, stderr=subprocess.STDOUT, cwd=REPO
-            )
-            try:
-                answered = first_ok(port, service.probe[0], service.probe[1], 60)
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
-        times.append(answered - started)
-    return times
+    env = {**os.environ, **service.env}
+    return [
+        cold_start(service.command, env, service.probe, workdir / "cold.log", 60)
+        for _ in range(runs)
+    ]
 
 
 def compiled(*paths: str | Path) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench.common import (
     REPO,
     Load,
+    cold_start,
     first_ok,
     functions_framework,
     import_times,
@@ -157,25 +156,18 @@ def measure(cohort: list[str], seconds: float, log_dir: Path) -> list[tuple[str,
 def cold_starts(cohort: list[str], runs: int, log_dir: Path) -> list[float]:
     from realm.config import settings
     from realm.devstack import tokens
-    from realm.devstack.ports import free_port
 
-    token = tokens.mint(settings, cohort[0], lifetime=7200)
-    times = []
-    for _ in range(runs):
-        port = free_port()
-        started = time.perf_counter()
-        command = functions_framework("list_parties", port)
-        with (log_dir / "cold.log").open("wb") as output:
-            process = subprocess.Popen(
-                command, env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT, cwd=REPO
-            )
-            try:
-                answered = first_ok(port, "/?view=invited&limit=20", token, 30)
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
-        times.append(answered - started)
-    return times
+    probe = ("/?view=invited&limit=20", tokens.mint(settings, cohort[0], lifetime=7200))
+    return [
+        cold_start(
+            lambda port: functions_framework("list_parties", port),
+            dict(os.environ),
+            probe,
+            log_dir / "cold.log",
+            30,
+        )
+        for _ in range(runs)
+    ]
 
 
 def main() -> int:

@@ -10,12 +10,13 @@ CPU, not of the time its eight threads spend waiting on sockets, locks or the GI
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.common import executable
 
 # (bucket, a file path fragment, a function name or "" for any): the deepest frame that
 # matches decides a sample's bucket; earlier rows win for the same frame.
@@ -86,7 +87,7 @@ def record(pid: int, out: Path, seconds: float, load: Callable[[], Any]) -> None
     raw = out.with_suffix(".raw")
     spy = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "py-spy"),
+            executable("py-spy"),
             "record",
             "--pid",
             str(pid),
