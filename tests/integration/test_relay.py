@@ -126,7 +126,7 @@ def test_poison_events_step_aside_so_that_newer_events_still_go_out() -> None:
     publisher = Recording(
         fail=lambda m: "InvalidArgument: 400" if m.attributes["event_id"] in poisoned else None
     )
-    for _ in range(relay.RETRIES_BEFORE_BACKOFF):
+    for _ in range(outbox.RETRIES_BEFORE_BACKOFF):
         relay.run(publisher, batch_size=4)  # each run: the whole first batch fails, and stops
     assert not any(event_id in healthy for _, event_id in publisher.published)
 
@@ -135,7 +135,7 @@ def test_poison_events_step_aside_so_that_newer_events_still_go_out() -> None:
     assert report.published == 2
     assert sorted(event_id for _, event_id in publisher.published) == sorted(healthy)
     rows = outbox_rows()
-    assert all(rows[event_id]["attempts"] == relay.RETRIES_BEFORE_BACKOFF for event_id in poisoned)
+    assert all(rows[event_id]["attempts"] == outbox.RETRIES_BEFORE_BACKOFF for event_id in poisoned)
 
 
 def test_publishing_after_commit_never_raises_and_leaves_failures_to_the_relay() -> None:

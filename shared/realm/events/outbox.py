@@ -188,12 +188,10 @@ def claim(
     event_ids: Sequence[str] | None = None,
     after: int = 0,
     limit: int = BATCH_SIZE,
-    free_attempts: int = RETRIES_BEFORE_BACKOFF,
-    most_backoff_seconds: int = MAX_BACKOFF_SECONDS,
 ) -> Claim:
     """Claims pending rows for ``lease_seconds``: the given events, or the oldest after
-    ``after`` that are not backing off (a row that failed ``free_attempts`` times waits 2, 4,
-    8 … seconds, at most ``most_backoff_seconds``, between attempts). One statement, so the row
+    ``after`` that are not backing off (a row that failed RETRIES_BEFORE_BACKOFF times waits 2,
+    4, 8 … seconds, at most MAX_BACKOFF_SECONDS, between attempts). One statement, so the row
     locks last only as long as it does."""
     token = uuid.uuid4()
     params: dict[str, Any] = {"token": token, "lease": lease_seconds, "n": limit}
@@ -202,7 +200,7 @@ def claim(
         params["ids"] = list(event_ids)
     else:
         sql = _CLAIM.format(which=_PENDING_AFTER)
-        params.update(after=after, free=free_attempts, most=most_backoff_seconds)
+        params.update(after=after, free=RETRIES_BEFORE_BACKOFF, most=MAX_BACKOFF_SECONDS)
     with db.reading() as tx:
         rows = tx.all(sql, **params)
     rows.sort(key=lambda row: int(row["id"]))

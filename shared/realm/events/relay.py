@@ -25,11 +25,6 @@ from realm.events.publishing import Publisher
 from realm.logs import log
 
 RUN_BUDGET_SECONDS = 45.0  # Cloud Scheduler calls every minute; a run ends before the next.
-# A claim's batch, and how a row that keeps failing steps aside: outbox.claim's defaults, named
-# here too.
-BATCH_SIZE = outbox.BATCH_SIZE
-RETRIES_BEFORE_BACKOFF = outbox.RETRIES_BEFORE_BACKOFF
-MAX_BACKOFF_SECONDS = outbox.MAX_BACKOFF_SECONDS
 
 
 @dataclass
@@ -57,7 +52,7 @@ class RelayReport:
 def run(
     publisher: Publisher | None = None,
     *,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = outbox.BATCH_SIZE,
     budget_seconds: float = RUN_BUDGET_SECONDS,
 ) -> RelayReport:
     """One pass of the relay over the pending outbox rows, oldest first.
@@ -65,7 +60,7 @@ def run(
     Rows another relay holds are skipped, not waited for. A row that fails stays pending
     (attempts and last_error recorded) and does not hold back the rows behind it; a batch in
     which everything failed ends the run (the broker is down: the next run retries). A row that
-    has failed again and again waits longer between attempts (see RETRIES_BEFORE_BACKOFF).
+    has failed again and again waits longer between attempts (outbox.RETRIES_BEFORE_BACKOFF).
     """
     started = time.monotonic()
     end = started + budget_seconds
@@ -79,8 +74,6 @@ def run(
             batch_seconds + outbox.LEASE_MARGIN_SECONDS,
             after=after,
             limit=batch_size,
-            free_attempts=RETRIES_BEFORE_BACKOFF,
-            most_backoff_seconds=MAX_BACKOFF_SECONDS,
         )
         if not claimed.rows:
             break
