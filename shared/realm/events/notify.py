@@ -598,7 +598,7 @@ class LocalFeed:
     def delete(self, items: Sequence[tuple[str, str]]) -> None:
         guard.outside_call("local-feed.delete")
         with self._connect() as conn:
-            conn.executemany("DELETE FROM notifications WHERE auth_uid = ? AND id = ?", list(items))
+            conn.executemany(_DELETE, list(items))
 
     def erase(self, auth_uid: str, up_to: datetime) -> int:
         guard.outside_call("local-feed.erase")
@@ -608,10 +608,11 @@ class LocalFeed:
             ).fetchall()
             # Compared as datetimes: the stored text may carry any offset.
             doomed = [(auth_uid, row[0]) for row in rows if datetime.fromisoformat(row[1]) <= up_to]
-            conn.executemany("DELETE FROM notifications WHERE auth_uid = ? AND id = ?", doomed)
+            conn.executemany(_DELETE, doomed)
         return len(doomed)
 
 
+_DELETE = "DELETE FROM notifications WHERE auth_uid = ? AND id = ?"
 _MARK_READ = "UPDATE notifications SET document = json_set(document, '$.read', json('true')) WHERE "
 MARK_READ_BATCH = FIRESTORE_BATCH_LIMIT  # a batch of updates is a batch of writes
 
