@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
+
 from realm import errors
 from realm.edge.api_models import PartyOut
 from realm.edge.http import Endpoint, status_of
@@ -55,3 +57,8 @@ def test_an_endpoint_without_a_token_answers_no_401_and_may_answer_another_media
 
     assert 401 not in codes
     assert codes[404] == ["calendar_not_found"]
+
+
+def test_an_idempotent_endpoint_cannot_declare_headers_its_replays_would_not_carry() -> None:
+    with pytest.raises(AssertionError, match="idempotent"):
+        Endpoint("POST", "x", PartyOut, 201, idempotent=True, headers=("Location",))

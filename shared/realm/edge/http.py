@@ -140,6 +140,10 @@ class Endpoint:
     # Headers its success answers carry (``Reply.headers``), by their name in the document.
     headers: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # An idempotent answer is stored and replayed as its status and body alone.
+        assert not (self.idempotent and self.headers), "an idempotent endpoint sends no headers"
+
     @property
     def successes(self) -> tuple[int, ...]:
         return (self.status, *self.also)
