@@ -361,11 +361,10 @@ class FirestoreFeed:
                 lambda: document.create(
                     notification.document(), retry=self._retry, timeout=self._timeout
                 ),
+                expected=(AlreadyExists,),
             )
-        except FeedUnavailable as error:
-            if isinstance(error.__cause__, AlreadyExists):
-                return False
-            raise
+        except AlreadyExists:
+            return False
         return True
 
     def add_many(self, items: Sequence[tuple[str, str, Notification]]) -> int:
@@ -386,12 +385,12 @@ class FirestoreFeed:
             )
         try:
             self._bounded(
-                "firestore.batch", lambda: batch.commit(retry=self._retry, timeout=self._timeout)
+                "firestore.batch",
+                lambda: batch.commit(retry=self._retry, timeout=self._timeout),
+                expected=(AlreadyExists,),
             )
-        except FeedUnavailable as error:
-            if isinstance(error.__cause__, AlreadyExists):
-                return sum(self.add(*item) for item in items)
-            raise
+        except AlreadyExists:
+            return sum(self.add(*item) for item in items)
         return len(items)
 
     def recent(self, auth_uid: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -406,13 +405,18 @@ class FirestoreFeed:
         )
         return [{"id": doc.id, **(doc.to_dict() or {})} for doc in documents]
 
-    def _bounded(self, what: str, call: Callable[[], T]) -> T:
-        """One bounded call, holding no database connection; failures are ``FeedUnavailable``."""
+    def _bounded(
+        self, what: str, call: Callable[[], T], expected: tuple[type[Exception], ...] = ()
+    ) -> T:
+        """One bounded call, holding no database connection; failures are ``FeedUnavailable``
+        but for the ``expected`` answers (a document that exists already), raised as they are."""
         from google.api_core import exceptions as api
 
         guard.outside_call(what)
         try:
             return call()
+        except expected:
+            raise
         except (api.GoogleAPICallError, api.RetryError) as error:
             raise FeedUnavailable.caused_by(error) from error
 
@@ -492,13 +496,19 @@ class FirestoreFeed:
 
         return unread
 
-    def _within(self, deadline: float, what: str, call: Callable[[Any, float], T]) -> T:
+    def _within(
+        self,
+        deadline: float,
+        what: str,
+        call: Callable[[Any, float], T],
+        expected: tuple[type[Exception], ...] = (),
+    ) -> T:
         """``_bounded`` with what is left of ``deadline`` as the call's timeout and retries."""
         left = deadline - time.monotonic()
         if left <= 0:
             raise FeedUnavailable(f"{what}: no time left of {self._timeout} s")
         retry = _retry(left)
-        return self._bounded(what, lambda: call(retry, left))
+        return self._bounded(what, lambda: call(retry, left), expected)
 
     def _mark_until_done(
         self, deadline: float, unread: Callable[[Any, float], list[Any]], once: bool = False
@@ -519,11 +529,10 @@ class FirestoreFeed:
                     deadline,
                     "firestore.batch",
                     functools.partial(_commit, batch),
+                    expected=(FailedPrecondition, NotFound),
                 )
-            except FeedUnavailable as error:
-                if isinstance(error.__cause__, (FailedPrecondition, NotFound)):
-                    continue  # changed (or deleted) meanwhile: read this batch again
-                raise
+            except (FailedPrecondition, NotFound):
+                continue  # changed (or deleted) meanwhile: read this batch again
             updated += len(found)
             if once:
                 return updated
