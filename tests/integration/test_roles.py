@@ -27,13 +27,13 @@ def test_only_managers_pass_and_strangers_learn_nothing(tx: db.Tx) -> None:
     party = add_party(tx, host, in_hours(24))
     add_invite(tx, party, guest)
 
-    assert roles.require_manager(tx, party, host) == "host"
+    assert roles.as_manager(roles.role_of(tx, party, host)) == "host"
     with pytest.raises(errors.NotHost):
-        roles.require_manager(tx, party, guest)
+        roles.as_manager(roles.role_of(tx, party, guest))
     with pytest.raises(errors.PartyNotFound):
-        roles.require_manager(tx, party, stranger)
+        roles.as_manager(roles.role_of(tx, party, stranger))
     with pytest.raises(errors.PartyNotFound):
-        roles.require_manager(tx, party + 1000, stranger)
+        roles.as_manager(roles.role_of(tx, party + 1000, stranger))
 
 
 def test_only_the_host_passes_as_host_and_strangers_learn_nothing(tx: db.Tx) -> None:

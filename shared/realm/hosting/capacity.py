@@ -36,9 +36,10 @@ Writes that add to a party without changing it
 ----------------------------------------------
 create-invite, join-party, create-invite-link and send-reminders write rows that depend on the
 party as it is: open (not cancelled, not over), and at its current ``first_entry`` (an invite
-copies it; a reminder is for it). Each reads the party's row ``FOR SHARE`` (``share``,
-``SHARED_SQL``) and decides only after it holds that lock. FOR SHARE conflicts with the
-change lock above (and with an UPDATE) but not with itself, so:
+copies it; a reminder is for it). Each reads the party's row ``FOR SHARE`` (``SHARED_PARTY``
+beside the caller's role, or a statement of its own) and decides only after it holds that
+lock. FOR SHARE conflicts with the change lock above (and with an UPDATE) but not with itself,
+so:
 
 - they run beside each other: two invites to one party never wait for one another;
 - a cancel-party or update-party in flight is waited for, and its outcome seen (at READ
@@ -141,13 +142,9 @@ SHARED_SQL = (
 )
 
 
-def share(tx: Tx, party_id: int) -> Row:
-    """The party's row, locked FOR SHARE until the transaction ends (see the module
-    docstring)."""
-    row = tx.one(SHARED_SQL, party=party_id)
-    if row is None:
-        raise PartyNotFound()
-    return row
+# SHARED_SQL as the party ``p`` of roles.caller_sql: the caller, their role and the party's row
+# locked FOR SHARE, in one statement.
+SHARED_PARTY = f"LATERAL ({SHARED_SQL}) p ON true"
 
 
 def check_open(party: Row) -> None:

@@ -57,12 +57,9 @@ def _invite(row: dict[str, Any]) -> Invite:
 #
 # The party's row is locked FOR SHARE (realm.hosting.capacity says why) and read as it is once
 # the lock is held: a cancellation or a move in flight is waited for, and then seen.
-_INVITER = f"""
-WITH me AS (SELECT id, display_name FROM users WHERE auth_uid = :uid)
-SELECT me.id AS inviter_id, me.display_name AS inviter_name, {roles.role_sql("p", "me.id")} AS role,
-       p.host_id, p.flat, p.title, p.first_entry, p.cancelled_at, now() AS now
-FROM me LEFT JOIN LATERAL ({capacity.SHARED_SQL}) p ON true
-"""
+_INVITER = roles.caller_sql(
+    "p.host_id, p.flat, p.title, p.first_entry, p.cancelled_at, p.now", capacity.SHARED_PARTY
+)
 
 # The guest (by id, or by handle) with their uid, whether they have blocked the inviter or the
 # party's host (someone who has is, to them, nobody: DESIGN §12), and whether they host or
@@ -91,15 +88,14 @@ def create(
     ``invite-created`` event with it. An unknown guest and one who has blocked the inviter or
     the host are ``GuestNotFound`` alike, by id or by handle."""
     party = tx.one(_INVITER, uid=auth_uid, party=party_id)
-    if party is None:
-        raise SignupRequired()
+    inviter = roles.caller_from(party)
     # The host or a co-host may invite; a guest of the party gets 403, anyone else 404.
-    roles.as_manager(party["role"])
-    host_id = party["inviter_id"]
+    roles.as_manager(inviter.role)
+    assert party is not None, "caller_from refuses a missing row"
     guest = tx.one(
         _GUEST_BY_ID if handle is None else _GUEST_BY_HANDLE,
         guest=guest_id if handle is None else handle,
-        inviter=host_id,
+        inviter=inviter.user_id,
         host=party["host_id"],
         party=party_id,
     )
@@ -118,9 +114,9 @@ def create(
         invite,
         party,
         guest_uid=guest["auth_uid"],
-        inviter_id=host_id,
+        inviter_id=inviter.user_id,
         inviter_uid=auth_uid,
-        inviter_name=party["inviter_name"],
+        inviter_name=inviter.display_name,
     )
     return invite
 

@@ -13,7 +13,7 @@ whether or not it does. DESIGN §11's table, in one place:
 A write reads the caller and their role in one statement (``caller``; ``SignupRequired``
 first for whoever never signed up), without a lock and before it takes the party's
 (realm.hosting.capacity), then checks the role with ``as_manager`` or ``as_host``.
-``role_of`` and ``require_manager`` do the same for a user id already known.
+``role_of`` reads the role of a user id already known.
 """
 
 from __future__ import annotations
@@ -65,12 +65,6 @@ def as_manager(role: str | None) -> Role:
     return found
 
 
-def require_manager(tx: Tx, party_id: int, user_id: int) -> Role:
-    """The caller's role when they host or co-host the party; ``NotHost`` for its guests and
-    ``PartyNotFound`` for everyone else."""
-    return as_manager(role_of(tx, party_id, user_id))
-
-
 def as_host(role: str | None) -> None:
     """Passes ``role`` (from :func:`role_sql`) when it is the host's: ``NotHost`` for a co-host
     or a guest and ``PartyNotFound`` for nobody, as :func:`as_manager` says."""
@@ -88,16 +82,17 @@ class Caller:
     role: Role | None
 
 
-def caller_sql(party_columns: str = "") -> str:
-    """SQL (``:uid``, ``:party``) for the caller and their role in the party, in one statement,
-    read without a lock (a write takes the party's lock after it: realm.hosting.capacity).
-    ``party_columns`` adds columns of the party ``p`` (NULL when there is no such party). No
-    row: the caller never signed up; read it with :func:`caller_from`."""
+def caller_sql(party_columns: str = "", party: str = "parties p ON p.id = :party") -> str:
+    """SQL (``:uid``, ``:party``) for the caller and their role in the party, in one statement.
+    ``party`` is what is joined as the party ``p``: by default its row, read without a lock (a
+    write takes the party's lock after it: realm.hosting.capacity), or capacity.SHARED_PARTY,
+    its row locked FOR SHARE. ``party_columns`` adds columns of ``p`` (NULL when there is no
+    such party). No row: the caller never signed up; read it with :func:`caller_from`."""
     more = f", {party_columns}" if party_columns else ""
     return (
         "WITH me AS (SELECT id, display_name FROM users WHERE auth_uid = :uid)"
         f" SELECT me.id, me.display_name, {role_sql('p', 'me.id')} AS role{more}"
-        " FROM me LEFT JOIN parties p ON p.id = :party"
+        f" FROM me LEFT JOIN {party}"
     )
 
 

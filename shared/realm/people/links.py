@@ -87,6 +87,10 @@ def url_for(token: str) -> str:
     return f"{settings.invite_link_base_url}/{token}"
 
 
+# The creator, their role and the party (locked FOR SHARE), in one round trip.
+_CREATOR = roles.caller_sql("p.first_entry, p.cancelled_at, p.now", capacity.SHARED_PARTY)
+
+
 def create(
     tx: Tx,
     auth_uid: str,
@@ -95,11 +99,12 @@ def create(
     expires_at: datetime | None,
     max_uses: int | None,
 ) -> NewLink:
-    """A new link to the party, for its host or a co-host (``roles.require_manager``)."""
-    user_id = id_for(tx, auth_uid)
-    roles.require_manager(tx, party_id, user_id)
-    # Locked FOR SHARE: a cancellation in flight is waited for, and then refuses the link.
-    party = capacity.share(tx, party_id)
+    """A new link to the party, for its host or a co-host (``roles.as_manager``)."""
+    # The party locked FOR SHARE: a cancellation in flight is waited for, and then refuses it.
+    party = tx.one(_CREATOR, uid=auth_uid, party=party_id)
+    creator = roles.caller_from(party)
+    roles.as_manager(creator.role)
+    assert party is not None, "caller_from refuses a missing row"
     capacity.check_open(party)
     if expires_at is not None and expires_at <= party["now"]:
         raise ExpiresInPast()
@@ -110,7 +115,7 @@ def create(
         " VALUES (:party, :user, :hash, :expires_at, :max_uses)"
         f" RETURNING {_LINK_COLUMNS}",
         party=party_id,
-        user=user_id,
+        user=creator.user_id,
         hash=url_tokens.digest(token),
         expires_at=expires_at,
         max_uses=max_uses,
